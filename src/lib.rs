@@ -1,1 +1,64 @@
-//! liblsq
+//! # liblsq
+//!
+//! Shows LeadSquared agent pop-ups (the "Show Agent Pop-Up" API of the
+//! Generic Telephony Connector) from a phone system, without ever blocking a
+//! call: validation before anything is sent, a client-side rate limiter that
+//! learns the account's limit, retries with backoff, expiry, dedup, an async
+//! queue with worker threads, and a C ABI (`include/lsq.h`).
+//!
+//! The Rust core (everything but [`ffi`]) knows nothing of C. The C API is a
+//! thin layer over it in `src/ffi/`, which holds all `unsafe` code.
+//!
+//! ```no_run
+//! use lsq::{Client, Direction, Options, Popup};
+//!
+//! let client = Client::new("api-in21.leadsquared.com", "AK", "SK", Options::default())?;
+//! let report = client.show_agent_popup(&Popup {
+//!     source_number: "+91-8611795988",
+//!     destination_number: "+91-8971373363",
+//!     display_number: "+91-8611795989",
+//!     direction: Direction::Inbound,
+//!     call_session_id: "1700000000.42",
+//!     lead_id: "f5c7e023-653c-11e7-b25c-023cca4497b9",
+//!     user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088d",
+//!     tag: None,
+//! });
+//! println!("{:?}", report.outcome);
+//! # Ok::<(), lsq::Error>(())
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod client;
+mod credentials;
+mod dedup;
+mod delivery;
+mod endpoint;
+mod engine;
+mod error;
+mod log;
+mod options;
+mod popup;
+mod ratelimit;
+mod report;
+mod response;
+mod shared;
+mod stats;
+mod transport;
+mod validate;
+mod wire;
+
+pub mod ffi;
+
+pub use client::Client;
+pub use endpoint::{Endpoint, API_PATH};
+pub use error::{Error, ErrorKind};
+pub use log::{Level, LogSink, Logger};
+pub use options::{AuthMode, Options, ProxySetting, KEYS as OPTION_KEYS, VERSION};
+pub use popup::{Direction, OwnedPopup, Popup};
+pub use ratelimit::RateLimit;
+pub use report::Report;
+pub use response::Delivered;
+pub use stats::Stats;
+pub use transport::MAX_BODY_BYTES;
+pub use validate::MAX_FIELD_BYTES;

@@ -1,0 +1,182 @@
+//! The client: created once, shared by every call thread, freed last.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::credentials::Credentials;
+use crate::dedup::Dedup;
+use crate::delivery::deliver;
+use crate::endpoint::Endpoint;
+use crate::engine;
+use crate::error::{Error, ErrorKind};
+use crate::log::Level;
+use crate::options::Options;
+use crate::popup::Popup;
+use crate::ratelimit::Limiter;
+use crate::report::Report;
+use crate::shared::{Job, Limits, Shared};
+use crate::stats::{self, Stats};
+use crate::transport::Transport;
+
+/// A LeadSquared client. Thread-safe: share it (`&Client`) between threads.
+/// Dropping it shuts it down as [`Client::shutdown`] does.
+pub struct Client {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    shut_down: bool,
+}
+
+impl Client {
+    /// Creates a client for `host` (see [`Endpoint::parse`]) with the keys
+    /// and options. Does no network I/O; reads `ca_file` if set; starts the
+    /// async workers.
+    pub fn new(host: &str, access_key: &str, secret_key: &str, options: Options) -> Result<Client, Error> {
+        let endpoint = Endpoint::parse(host, options.allow_http)?;
+        let credentials = Credentials::new(access_key, secret_key)?;
+        let transport = Transport::new(&endpoint, &credentials, &options)?;
+        let limits = Limits {
+            max_age: options.max_age,
+            max_retries: options.max_retries,
+            queue_capacity: options.queue_capacity,
+            shutdown_timeout: options.shutdown_timeout,
+        };
+        #[allow(unused_mut)]
+        let mut shared = Shared::new(
+            transport,
+            credentials,
+            Limiter::new(options.rate_limit),
+            options.logger.clone(),
+            limits,
+            Dedup::new(options.dedup_window),
+        );
+        #[cfg(feature = "test-hooks")]
+        {
+            shared.test_panic = options.test_panic.clone();
+        }
+        shared.test_panic("client_new");
+        let shared = Arc::new(shared);
+        let workers = engine::spawn_workers(&shared, options.workers)?;
+        shared.logger.log(Level::Info, || {
+            let limit = options.rate_limit.map_or("off".to_string(), |l| l.to_string());
+            format!("client ready for {}: {} workers, rate limit {limit}", endpoint.base(), options.workers)
+        });
+        Ok(Client {
+            shared,
+            workers,
+            shut_down: false,
+        })
+    }
+
+    /// Shows a popup, blocking until it ends in a report: validation, the
+    /// rate limiter, the request and any retries, at most `max_age` in all
+    /// (plus the last attempt's timeout).
+    pub fn show_agent_popup(&self, popup: &Popup<'_>) -> Report {
+        let started = Instant::now();
+        if let Err(e) = popup.validate() {
+            return Report::unsent(e, started.elapsed());
+        }
+        {
+            let mut state = self.shared.state();
+            if state.dedup.is_duplicate(started, popup.call_session_id, popup.user_id) {
+                state.counters.duplicates += 1;
+                return Report::unsent(duplicate(), started.elapsed());
+            }
+            state.dedup.accept(started, popup.call_session_id, popup.user_id);
+            state.counters.submitted += 1;
+            state.counters.in_flight += 1;
+        }
+        let report = deliver(&self.shared, popup, started, started + self.shared.limits.max_age);
+        self.shared.state().counters.finished(report.error_kind());
+        report
+    }
+
+    /// Validates and copies the popup and queues it; returns at once.
+    /// `Ok(())` means queued: `on_done` is then called exactly once, on a
+    /// library thread, with the final report. An error means not queued
+    /// (invalid, queue full, duplicate, shutting down) and `on_done` is
+    /// dropped uncalled.
+    pub fn show_agent_popup_async(
+        &self,
+        popup: &Popup<'_>,
+        on_done: impl FnOnce(Report) + Send + 'static,
+    ) -> Result<(), Error> {
+        popup.validate()?;
+        let queued_at = Instant::now();
+        let job = Job {
+            popup: popup.to_owned_popup(),
+            queued_at,
+            deadline: queued_at + self.shared.limits.max_age,
+            done: Box::new(on_done),
+        };
+        let submitted = engine::submit(&self.shared, job);
+        if let Err(e) = &submitted {
+            self.shared.logger.log(Level::Warn, || format!("call {}: not queued: {e}", popup.call_session_id));
+        }
+        submitted
+    }
+
+    /// Waits until nothing is queued or in flight (every callback returned),
+    /// or fails with `Timeout`. Refused from one of this client's callbacks.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        if engine::is_own_worker(&self.shared) {
+            return Err(Error::invalid("flush called from a callback of the same client: it would wait on itself"));
+        }
+        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(far_future);
+        if self.shared.wait_idle(deadline) {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::Timeout, format!("flush: popups still pending after {} ms", timeout.as_millis())))
+        }
+    }
+
+    /// A consistent snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let state = self.shared.state();
+        stats::snapshot(&state.counters, state.queue.len(), &self.shared.wire)
+    }
+
+    /// Stops taking popups, lets queued ones finish for `shutdown_timeout`,
+    /// cancels the rest, and returns when every callback has returned and
+    /// every worker has ended. Refused from one of this client's callbacks.
+    /// Idempotent.
+    pub fn shutdown(&mut self) -> Result<(), Error> {
+        if engine::is_own_worker(&self.shared) {
+            return Err(Error::invalid("free called from a callback of the same client: it would wait on itself"));
+        }
+        if !self.shut_down {
+            self.shut_down = true;
+            engine::shutdown(&self.shared, std::mem::take(&mut self.workers));
+            self.shared.logger.log(Level::Info, || "client shut down".to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // From a callback of this client shutdown is refused: the workers
+        // then end on their own once the last Arc goes (they hold one each),
+        // which cannot happen while they run, so this only logs the misuse.
+        if self.shutdown().is_err() {
+            self.shared.logger.log(Level::Error, || "client dropped inside its own callback: not shut down".to_string());
+        }
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("stats", &self.stats()).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn duplicate() -> Error {
+    Error::new(
+        ErrorKind::Duplicate,
+        "duplicate: a popup with this call_session_id and user_id was accepted within dedup_window_ms",
+    )
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}

@@ -1,0 +1,90 @@
+//! The access key and secret key. They live only here, are wiped when the
+//! client goes away, print as `***`, and can be scrubbed from any text that
+//! came from elsewhere (a server that echoes them back).
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// The keys. `Debug` never shows them.
+pub struct Credentials {
+    access_key: Zeroizing<String>,
+    secret_key: Zeroizing<String>,
+}
+
+impl Credentials {
+    /// Checks and copies the keys. The error never repeats a key.
+    pub fn new(access_key: &str, secret_key: &str) -> Result<Credentials, Error> {
+        check("access_key", access_key)?;
+        check("secret_key", secret_key)?;
+        Ok(Credentials {
+            access_key: Zeroizing::new(access_key.to_string()),
+            secret_key: Zeroizing::new(secret_key.to_string()),
+        })
+    }
+
+    /// The access key, for building a request.
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// The secret key, for building a request.
+    pub fn secret_key(&self) -> &str {
+        &self.secret_key
+    }
+
+    /// `text` with every occurrence of either key (raw or URL-encoded)
+    /// replaced by `***`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for key in [self.access_key.as_str(), self.secret_key.as_str()] {
+            if out.contains(key) {
+                out = out.replace(key, "***");
+            }
+            let encoded = Zeroizing::new(crate::wire::url_encode(key));
+            if out.contains(encoded.as_str()) {
+                out = out.replace(encoded.as_str(), "***");
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials { access_key: ***, secret_key: *** }")
+    }
+}
+
+fn check(field: &str, key: &str) -> Result<(), Error> {
+    if key.is_empty() {
+        return Err(Error::invalid(format!("{field}: is required and must not be empty")));
+    }
+    if key.len() > 512 {
+        return Err(Error::invalid(format!("{field}: longer than 512 bytes")));
+    }
+    if key.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(format!("{field}: control characters are not allowed")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_errors_never_show_a_key() {
+        let c = Credentials::new("u$AK-visible?", "SK zq9/+").unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("AK-visible") && !debug.contains("zq9"));
+        let e = Credentials::new("AK\nline", "x").unwrap_err();
+        assert!(!e.message().contains("AK"));
+        assert_eq!(
+            c.scrub("bad key u$AK-visible? and SK%20zq9%2F%2B"),
+            "bad key *** and ***"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! What a client's threads share: the transport, the limiter, and the state
+//! behind one lock (queue, counters, dedup, shutdown flags), with the
+//! condition variables that let threads wait on it instead of polling.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::credentials::Credentials;
+use crate::dedup::Dedup;
+use crate::log::Logger;
+use crate::popup::OwnedPopup;
+use crate::ratelimit::Limiter;
+use crate::report::Report;
+use crate::stats::{Counters, WireCounters};
+use crate::transport::Transport;
+
+/// Called once with the final report of an async popup.
+pub type Completion = Box<dyn FnOnce(Report) + Send + 'static>;
+
+/// A queued popup.
+pub(crate) struct Job {
+    pub popup: OwnedPopup,
+    pub queued_at: Instant,
+    pub deadline: Instant,
+    pub done: Completion,
+}
+
+/// The lock-protected state.
+pub(crate) struct State {
+    pub queue: VecDeque<Job>,
+    pub counters: Counters,
+    pub dedup: Dedup,
+    /// No new popups are taken.
+    pub closing: bool,
+    /// Shutdown's grace period is over: what is left ends as cancelled.
+    pub cancelling: bool,
+    /// Workers waiting for work, so a submit wakes one only when needed.
+    pub idle_workers: usize,
+}
+
+/// Settings the delivery loop reads.
+#[derive(Clone, Debug)]
+pub(crate) struct Limits {
+    pub max_age: Duration,
+    pub max_retries: u32,
+    pub queue_capacity: usize,
+    pub shutdown_timeout: Duration,
+}
+
+pub(crate) struct Shared {
+    pub transport: Transport,
+    pub credentials: Credentials,
+    pub limiter: Mutex<Limiter>,
+    pub logger: Logger,
+    pub limits: Limits,
+    pub wire: WireCounters,
+    state: Mutex<State>,
+    /// Signalled when a job is queued or shutdown starts.
+    pub work_ready: Condvar,
+    /// Signalled when the queue is empty and nothing is in flight.
+    pub became_idle: Condvar,
+    /// Signalled when cancelling starts, to end waits on the limiter or a backoff.
+    pub wake_sleepers: Condvar,
+    #[cfg(feature = "test-hooks")]
+    pub test_panic: Option<String>,
+}
+
+impl Shared {
+    pub fn new(
+        transport: Transport,
+        credentials: Credentials,
+        limiter: Limiter,
+        logger: Logger,
+        limits: Limits,
+        dedup: Dedup,
+    ) -> Shared {
+        Shared {
+            transport,
+            credentials,
+            limiter: Mutex::new(limiter),
+            logger,
+            limits,
+            wire: WireCounters::default(),
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                counters: Counters::default(),
+                dedup,
+                closing: false,
+                cancelling: false,
+                idle_workers: 0,
+            }),
+            work_ready: Condvar::new(),
+            became_idle: Condvar::new(),
+            wake_sleepers: Condvar::new(),
+            #[cfg(feature = "test-hooks")]
+            test_panic: None,
+        }
+    }
+
+    /// Locks the state. A panic while it was held (a bug, caught elsewhere)
+    /// must not make every later call fail, so poisoning is ignored: every
+    /// update under this lock leaves the state consistent at each step.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn limiter(&self) -> MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sleeps until `until`, or until shutdown cancels; returns false when cancelled.
+    pub fn sleep_until(&self, until: Instant) -> bool {
+        let mut state = self.state();
+        loop {
+            if state.cancelling {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            state = self
+                .wake_sleepers
+                .wait_timeout(state, until - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    pub fn is_cancelling(&self) -> bool {
+        self.state().cancelling
+    }
+
+    /// Waits until nothing is queued or in flight, or `deadline`; returns whether idle.
+    pub fn wait_idle(&self, deadline: Instant) -> bool {
+        let mut state = self.state();
+        loop {
+            if state.queue.is_empty() && state.counters.in_flight == 0 {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .became_idle
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Panics at `point` when the test hook asks for it.
+    #[cfg(feature = "test-hooks")]
+    pub fn test_panic(&self, point: &str) {
+        if self.test_panic.as_deref() == Some(point) {
+            panic!("test hook: panic at {point}");
+        }
+    }
+
+    #[cfg(not(feature = "test-hooks"))]
+    #[inline(always)]
+    pub fn test_panic(&self, _point: &str) {}
+}

@@ -1,0 +1,99 @@
+//! Counters. The ones that must add up (submitted = succeeded + failed +
+//! queued + in flight) change together under the client's state lock, so a
+//! snapshot is always consistent; the others are plain atomics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::ErrorKind;
+
+/// A snapshot of a client's counters, as `lsq_client_stats` gives them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Popups accepted by a show call (valid, and for async, queued).
+    pub submitted: u64,
+    /// Ended in success.
+    pub succeeded: u64,
+    /// Ended in any other status after being accepted.
+    pub failed: u64,
+    /// Of `failed`: expired.
+    pub expired: u64,
+    /// Of `failed`: cancelled.
+    pub cancelled: u64,
+    /// Refused because the queue was full.
+    pub dropped: u64,
+    /// HTTP requests beyond the first, over all popups.
+    pub retries: u64,
+    /// Rate-limit answers received from the server.
+    pub rate_limited: u64,
+    /// Refused as duplicates.
+    pub duplicates: u64,
+    /// Waiting now.
+    pub queued: u32,
+    /// Being sent now.
+    pub in_flight: u32,
+}
+
+/// The lock-protected part.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub submitted: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub expired: u64,
+    pub cancelled: u64,
+    pub dropped: u64,
+    pub duplicates: u64,
+    pub in_flight: u32,
+}
+
+impl Counters {
+    /// Records the end of an accepted popup.
+    pub fn finished(&mut self, outcome: Option<ErrorKind>) {
+        self.in_flight -= 1;
+        match outcome {
+            None => self.succeeded += 1,
+            Some(kind) => {
+                self.failed += 1;
+                match kind {
+                    ErrorKind::Expired => self.expired += 1,
+                    ErrorKind::Cancelled => self.cancelled += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The lock-free part.
+#[derive(Debug, Default)]
+pub(crate) struct WireCounters {
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+}
+
+impl WireCounters {
+    pub fn add_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Builds a snapshot.
+pub(crate) fn snapshot(c: &Counters, queued: usize, wire: &WireCounters) -> Stats {
+    Stats {
+        submitted: c.submitted,
+        succeeded: c.succeeded,
+        failed: c.failed,
+        expired: c.expired,
+        cancelled: c.cancelled,
+        dropped: c.dropped,
+        retries: wire.retries.load(Ordering::Relaxed),
+        rate_limited: wire.rate_limited.load(Ordering::Relaxed),
+        duplicates: c.duplicates,
+        queued: u32::try_from(queued).unwrap_or(u32::MAX),
+        in_flight: c.in_flight,
+    }
+}

@@ -1,0 +1,129 @@
+//! The contract's validation rules, applied before anything is sent. Each
+//! failure names the field (as the C struct spells it) and the rule.
+
+use crate::error::Error;
+use crate::popup::Popup;
+
+/// The longest string the contract accepts, in bytes.
+pub const MAX_FIELD_BYTES: usize = 256;
+
+/// Validates every field of a popup.
+pub fn popup(p: &Popup<'_>) -> Result<(), Error> {
+    phone_number("source_number", p.source_number)?;
+    phone_number("destination_number", p.destination_number)?;
+    phone_number("display_number", p.display_number)?;
+    required_text("call_session_id", p.call_session_id)?;
+    guid("lead_id", p.lead_id)?;
+    guid("user_id", p.user_id)?;
+    if let Some(tag) = p.tag {
+        text("tag", tag)?;
+    }
+    Ok(())
+}
+
+/// Any string: at most 256 bytes, no control characters. (UTF-8 validity is
+/// checked where bytes become a `&str`, at the FFI boundary.)
+pub fn text(field: &str, value: &str) -> Result<(), Error> {
+    if value.len() > MAX_FIELD_BYTES {
+        return Err(Error::invalid(format!(
+            "{field}: {} bytes is longer than the {MAX_FIELD_BYTES}-byte limit",
+            value.len()
+        )));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Error::invalid(format!(
+            "{field}: control character U+{:04X} is not allowed",
+            c as u32
+        )));
+    }
+    Ok(())
+}
+
+/// A required string: non-empty, and [`text`].
+pub fn required_text(field: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{field}: is required and must not be empty")));
+    }
+    text(field, value)
+}
+
+/// A phone number: digits, `+`, `-`, space, `(`, `)`, `.`, with at least one digit.
+pub fn phone_number(field: &str, value: &str) -> Result<(), Error> {
+    required_text(field, value)?;
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.')))
+    {
+        return Err(Error::invalid(format!(
+            "{field}: character {c:?} is not allowed in a phone number (digits, '+', '-', ' ', '(', ')', '.')"
+        )));
+    }
+    if !value.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!("{field}: a phone number needs at least one digit")));
+    }
+    Ok(())
+}
+
+/// A GUID: 8-4-4-4-12 hexadecimal digits.
+pub fn guid(field: &str, value: &str) -> Result<(), Error> {
+    required_text(field, value)?;
+    let groups: Vec<&str> = value.split('-').collect();
+    let lengths_ok = groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12]);
+    if !lengths_ok || !groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(Error::invalid(format!(
+            "{field}: must be a GUID of 8-4-4-4-12 hexadecimal digits"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::popup::Direction;
+
+    fn good() -> Popup<'static> {
+        Popup {
+            source_number: "+91-8611795988",
+            destination_number: "+91 (897) 137.3363",
+            display_number: "8611795989",
+            direction: Direction::Inbound,
+            call_session_id: "1700000000.42",
+            lead_id: "f5c7e023-653c-11e7-b25c-023cca4497b9",
+            user_id: "DD908E91-C5C9-11E5-8DE3-22000AA5088D",
+            tag: None,
+        }
+    }
+
+    fn reason(p: Popup<'_>) -> String {
+        let e = p.validate().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        e.message().to_string()
+    }
+
+    #[test]
+    fn a_documented_popup_is_valid() {
+        good().validate().unwrap();
+        Popup { tag: Some("Tag - Lead"), ..good() }.validate().unwrap();
+        Popup { tag: Some(""), ..good() }.validate().unwrap();
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert!(reason(Popup { source_number: "", ..good() }).starts_with("source_number: is required"));
+        assert!(reason(Popup { destination_number: "12a", ..good() }).starts_with("destination_number: character 'a'"));
+        assert!(reason(Popup { display_number: "+-() .", ..good() }).contains("at least one digit"));
+        assert!(reason(Popup { call_session_id: "", ..good() }).starts_with("call_session_id"));
+        assert!(reason(Popup { call_session_id: "a\nb", ..good() }).contains("control character U+000A"));
+        assert!(reason(Popup { lead_id: "f5c7e023653c11e7b25c023cca4497b9", ..good() }).starts_with("lead_id: must be a GUID"));
+        assert!(reason(Popup { user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088g", ..good() }).starts_with("user_id"));
+        assert!(reason(Popup { user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088d-", ..good() }).starts_with("user_id"));
+        assert!(reason(Popup { tag: Some("x\u{7f}"), ..good() }).starts_with("tag: control"));
+        let long = "1".repeat(257);
+        assert!(reason(Popup { source_number: &long, ..good() }).contains("257 bytes"));
+        let max = "1".repeat(256);
+        Popup { source_number: &max, ..good() }.validate().unwrap();
+    }
+}
