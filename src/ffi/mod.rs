@@ -1,1 +1,29 @@
-//! C API
+//! The C API: `include/lsq.h` is generated from this module by cbindgen.
+//!
+//! Every `extern "C"` function here is a short wrapper: check the pointers,
+//! convert, call the safe core, map the error. All of the crate's `unsafe`
+//! code lives in this module, and every entry point runs inside
+//! [`ffi_boundary!`], the one place where a Rust panic is stopped before it
+//! could cross into the host.
+//!
+//! Naming follows the C contract (`lsq_*`, lower-case types), hence the
+//! allowance below.
+#![allow(non_camel_case_types)]
+
+#[macro_use]
+mod boundary;
+mod callbacks;
+mod client;
+mod last_error;
+mod options;
+mod pointers;
+mod popup;
+mod status;
+mod types;
+
+pub use client::*;
+pub use last_error::lsq_last_error;
+pub use options::*;
+pub use popup::*;
+pub use status::*;
+pub use types::*;

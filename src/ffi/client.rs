@@ -1,0 +1,103 @@
+//! `lsq_client_new*`, `lsq_free`, `lsq_client_stats`.
+
+use std::ffi::c_char;
+
+use super::pointers::{try_mut, try_ref, try_str};
+use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::types::{lsq_client, lsq_options, lsq_stats};
+use crate::{Client, Error, Options};
+
+/// Creates a client with the default options. See
+/// `lsq_client_new_with_options`.
+///
+/// # Safety
+/// Each argument is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn lsq_client_new(host: *const c_char, access_key: *const c_char, secret_key: *const c_char) -> *mut lsq_client {
+    // SAFETY: forwarded from this function's contract; NULL options mean defaults.
+    unsafe { lsq_client_new_with_options(host, access_key, secret_key, std::ptr::null()) }
+}
+
+/// Creates a client. `host` is a bare host (`api-in21.leadsquared.com`:
+/// https implied) or a base URL with a scheme and optional port
+/// (`https://api.leadsquared.com`, `http://127.0.0.1:8080`); a path, query
+/// or fragment is refused, and plain http unless the host is loopback or
+/// `allow_http` is set. `options` may be NULL (defaults); the client copies
+/// them. Does no network I/O and never blocks. Returns NULL on failure, with
+/// the reason in `lsq_last_error()` (never the keys). Free with `lsq_free`.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `options` is NULL or from `lsq_options_new`.
+#[no_mangle]
+pub unsafe extern "C" fn lsq_client_new_with_options(
+    host: *const c_char,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    options: *const lsq_options,
+) -> *mut lsq_client {
+    ffi_boundary!(std::ptr::null_mut(), {
+        super::last_error::clear();
+        let made = (|| -> Result<Client, Error> {
+            // SAFETY: forwarded from this function's contract.
+            let host = unsafe { try_str(host, "host") }?;
+            let access_key = unsafe { try_str(access_key, "access_key") }?;
+            let secret_key = unsafe { try_str(secret_key, "secret_key") }?;
+            let options = match options.is_null() {
+                true => Options::default(),
+                // SAFETY: non-NULL, from lsq_options_new.
+                false => unsafe { try_ref(options, "options") }?.options.clone(),
+            };
+            Client::new(host, access_key, secret_key, options)
+        })();
+        match made {
+            Ok(client) => Box::into_raw(Box::new(lsq_client { client })),
+            Err(e) => {
+                super::last_error::set(e.message());
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// Frees a client: stops taking popups, lets queued ones finish for up to
+/// `shutdown_timeout_ms`, ends the rest with LSQ_ERR_CANCELLED, and returns
+/// when every callback has returned and every library thread has ended.
+/// The keys are wiped. NULL does nothing. Must be the last call on the
+/// client. Called from one of the client's own callbacks it does nothing
+/// (it would wait on itself) and `lsq_last_error()` says so.
+///
+/// # Safety
+/// `client` is NULL or from `lsq_client_new*`, and not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn lsq_free(client: *mut lsq_client) {
+    ffi_boundary!((), {
+        super::last_error::clear();
+        // SAFETY: forwarded from this function's contract.
+        let Ok(handle) = (unsafe { try_mut(client, "client") }) else {
+            return;
+        };
+        if status_of(handle.client.shutdown()) == super::status::LSQ_OK {
+            // SAFETY: created by Box::into_raw in lsq_client_new_with_options;
+            // shut down above, so no library thread uses it; freed once.
+            drop(unsafe { Box::from_raw(client) });
+        }
+    })
+}
+
+/// Copies a consistent snapshot of the client's counters into `stats`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `stats` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lsq_client_stats(client: *const lsq_client, stats: *mut lsq_stats) -> lsq_status {
+    ffi_boundary!(LSQ_ERR_INTERNAL, {
+        super::last_error::clear();
+        status_of((|| {
+            // SAFETY: forwarded from this function's contract.
+            let client = unsafe { try_ref(client, "client") }?;
+            let stats = unsafe { try_mut(stats, "stats") }?;
+            *stats = client.client.stats().into();
+            Ok(())
+        })())
+    })
+}
