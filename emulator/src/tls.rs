@@ -89,16 +89,19 @@ impl Default for TestCa {
 }
 
 impl TestCa {
-    /// A new CA ("lsq-emulator test CA") with a fresh key.
+    /// A new CA ("lsq-emulator test CA <random>") with a fresh key.
     ///
     /// # Panics
     /// If rcgen fails to generate a key or sign (not expected).
     pub fn new() -> TestCa {
         let key = KeyPair::generate().expect("generate CA key pair");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "lsq-emulator test CA");
+        // A distinct name per CA, so a leaf of one CA is "unknown issuer" to another.
+        let id = crate::answer::new_message_id();
+        params.distinguished_name.push(
+            DnType::CommonName,
+            format!("lsq-emulator test CA {}", &id[..8]),
+        );
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
