@@ -1,0 +1,136 @@
+//! Shared by the integration tests: the emulator, and C test programs
+//! compiled against include/lsq.h and linked with the liblsq just built.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub use lsq_emulator::{Config, Emulator, Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where cargo put liblsq.a and liblsq.so for this build (target/<profile>).
+pub fn artifacts_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+/// Starts an emulator with `config` (quiet, loopback, free port).
+pub fn emulator(config: Config) -> Emulator {
+    Emulator::start(config).expect("emulator starts")
+}
+
+/// An emulator with the default keys and no limit.
+pub fn default_emulator() -> Emulator {
+    emulator(Config::default())
+}
+
+/// How a C test program is linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// liblsq.a, with the system libraries Rust's std needs.
+    Static,
+    /// liblsq.so, found through an rpath.
+    Dynamic,
+}
+
+/// Compiles tests/c/NAME.c with -std=c99 -Wall -Wextra -Wpedantic -Werror.
+/// `LSQ_TEST_CFLAGS` adds flags (for example -fsanitize=address,undefined).
+pub fn compile_c(name: &str, link: Link) -> PathBuf {
+    let out_dir = artifacts_dir().join("c-tests");
+    std::fs::create_dir_all(&out_dir).expect("c-tests dir");
+    let exe = out_dir.join(format!("{name}-{link:?}").to_lowercase());
+    let source = root().join("tests/c").join(format!("{name}.c"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g", "-O1"])
+        .arg("-D_POSIX_C_SOURCE=200809L")
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(root().join("tests/c"));
+    if let Ok(extra) = std::env::var("LSQ_TEST_CFLAGS") {
+        cmd.args(extra.split_whitespace());
+    }
+    cmd.arg(&source).arg("-o").arg(&exe);
+    match link {
+        Link::Static => {
+            cmd.arg(artifacts_dir().join("liblsq.a"));
+            cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"]);
+        }
+        Link::Dynamic => {
+            cmd.arg("-L").arg(artifacts_dir()).arg("-llsq");
+            cmd.arg(format!("-Wl,-rpath,{}", artifacts_dir().display()));
+            cmd.arg("-lpthread");
+        }
+    }
+    let output = cmd.output().unwrap_or_else(|e| panic!("running {cc}: {e}"));
+    assert!(
+        output.status.success(),
+        "compiling {name}.c failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    exe
+}
+
+/// Runs a compiled C test against `emu`, killing it after `limit`.
+/// `LSQ_TEST_WRAPPER` (for example "valgrind --error-exitcode=99 ...") runs it under a tool.
+pub fn run_c(exe: &Path, emu: &Emulator, extra_env: &[(&str, &str)], limit: Duration) -> Output {
+    let wrapper = std::env::var("LSQ_TEST_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(tool) => {
+            let mut c = Command::new(tool);
+            c.args(words).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.env("LSQ_TEST_HOST", emu.url())
+        .env("LSQ_TEST_ACCESS_KEY", DEFAULT_ACCESS_KEY)
+        .env("LSQ_TEST_SECRET_KEY", DEFAULT_SECRET_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("spawn C test");
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    // A watchdog, not synchronisation: a hung program is killed so the test fails instead of hanging.
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(limit).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    let output = child.wait_with_output().expect("wait for C test");
+    let _ = done_tx.send(());
+    let _ = watchdog.join();
+    output
+}
+
+/// Asserts the program passed, showing its output if not.
+pub fn assert_passed(name: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{name} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts neither key appears in `text`, raw or URL-encoded.
+pub fn assert_no_key(what: &str, text: &str) {
+    for key in [DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY] {
+        assert!(!text.contains(key), "{what} contains a key");
+        let encoded = key.replace('$', "%24");
+        assert!(!text.contains(&encoded), "{what} contains an encoded key");
+    }
+}
