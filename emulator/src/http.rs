@@ -254,13 +254,26 @@ impl Conn {
         self.stream.flush()
     }
 
-    /// A polite close: TLS close_notify, then FIN.
+    /// A polite close: TLS close_notify, then FIN, then a short lingering read so that bytes
+    /// the client still sends do not turn the close into a reset that could destroy the
+    /// answer in flight.
     pub(crate) fn close(mut self) {
         if let Stream::Tls(s) = &mut self.stream {
             s.conn.send_close_notify();
             let _ = s.flush();
         }
-        let _ = self.stream.tcp().shutdown(Shutdown::Write);
+        let tcp = self.stream.tcp();
+        let _ = tcp.shutdown(Shutdown::Write);
+        let _ = tcp.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+        let mut sink = [0u8; 4096];
+        let mut left = 256 * 1024usize;
+        let mut tcp: &TcpStream = tcp;
+        while left > 0 {
+            match tcp.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
     }
 
     /// An abortive close: RST instead of FIN (SO_LINGER with a zero timeout).

@@ -53,6 +53,8 @@
 //! assert_eq!(emu.count_with_status(503), 1);
 //! ```
 
+#![warn(missing_docs)]
+
 mod answer;
 mod check;
 mod config;
@@ -72,3 +74,15 @@ pub use faults::Fault;
 pub use log::Received;
 pub use server::Emulator;
 pub use tls::{TestCa, TlsIdentity};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handles_are_shareable() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Emulator>();
+        send_sync::<crate::Fault>();
+        send_sync::<crate::Received>();
+        send_sync::<crate::Config>();
+    }
+}

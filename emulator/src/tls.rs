@@ -89,7 +89,7 @@ impl Default for TestCa {
 }
 
 impl TestCa {
-    /// A new CA ("lsq-emulator test CA <random>") with a fresh key.
+    /// A new CA (named `lsq-emulator test CA` plus a random suffix) with a fresh key.
     ///
     /// # Panics
     /// If rcgen fails to generate a key or sign (not expected).
