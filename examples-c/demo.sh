@@ -9,8 +9,10 @@ CC=${CC:-cc}
 
 cargo build --release --quiet -p lsq -p lsq-emulator
 mkdir -p target/release/examples-c
+# The program asks the loader for the soname, liblsq.so.0, as it would once installed.
+ln -sf ../liblsq.so target/release/examples-c/liblsq.so.0
 "$CC" -std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude examples-c/show_popup.c \
-    -Ltarget/release -llsq -Wl,-rpath,"$PWD/target/release" -o target/release/examples-c/show_popup
+    -Ltarget/release -llsq -Wl,-rpath,"$PWD/target/release/examples-c" -o target/release/examples-c/show_popup
 
 if [ -n "${LSQ_HOST:-}" ] && [ -n "${LSQ_ACCESS_KEY:-}" ] && [ -n "${LSQ_SECRET_KEY:-}" ]; then
     exec target/release/examples-c/show_popup "$@"

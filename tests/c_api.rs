@@ -35,3 +35,42 @@ fn blocking_statuses() {
     assert_no_key("stdout", &String::from_utf8_lossy(&out.stdout));
     assert_no_key("stderr", &String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn async_exactly_once_queue_full_dedup_and_misuse() {
+    let emu = default_emulator();
+    let exe = compile_c("async", Link::Static);
+    let out = run_c(&exe, &emu, &[], Duration::from_secs(120));
+    assert_passed("async", &out);
+    // 800 from the threads, 3 in the queue test, 2 in the dedup test.
+    assert_eq!(emu.count_with_status(200), 800 + 3 + 2);
+}
+
+#[test]
+fn rate_limit_steady_never_trips_the_server() {
+    let emu = emulator(Config { rate_limit: Some((5, Duration::from_secs(1))), ..Config::default() });
+    let exe = compile_c("rate_limit", Link::Static);
+    let out = run_c(&exe, &emu, &[("LSQ_TEST_MODE", "steady")], Duration::from_secs(60));
+    assert_passed("rate_limit steady", &out);
+    assert_eq!(emu.count_with_status(429), 0, "the server answered 429");
+    assert_eq!(emu.count_with_status(200), 15);
+}
+
+#[test]
+fn rate_limit_is_learned_from_the_server() {
+    let emu = emulator(Config { rate_limit: Some((3, Duration::from_secs(1))), ..Config::default() });
+    let exe = compile_c("rate_limit", Link::Static);
+    let out = run_c(&exe, &emu, &[("LSQ_TEST_MODE", "learn")], Duration::from_secs(60));
+    assert_passed("rate_limit learn", &out);
+    let limited = emu.count_with_status(429);
+    assert!(limited <= 3, "{limited} rate-limit answers");
+    assert_eq!(emu.count_with_status(200), 24);
+}
+
+#[test]
+fn free_over_pending_popups_on_a_slow_server() {
+    let emu = emulator(Config { delay: Duration::from_millis(1000), ..Config::default() });
+    let exe = compile_c("shutdown", Link::Dynamic);
+    let out = run_c(&exe, &emu, &[], Duration::from_secs(60));
+    assert_passed("shutdown", &out);
+}

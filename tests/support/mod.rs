@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 pub use lsq_emulator::{Config, Emulator, Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
@@ -41,7 +41,20 @@ pub enum Link {
 
 /// Compiles tests/c/NAME.c with -std=c99 -Wall -Wextra -Wpedantic -Werror.
 /// `LSQ_TEST_CFLAGS` adds flags (for example -fsanitize=address,undefined).
+/// Each program is compiled once per test process, even when several tests
+/// run it at once (rewriting a running executable fails with ETXTBSY).
 pub fn compile_c(name: &str, link: Link) -> PathBuf {
+    static COMPILED: Mutex<Vec<(String, Link, PathBuf)>> = Mutex::new(Vec::new());
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, exe)) = compiled.iter().find(|(n, l, _)| n == name && *l == link) {
+        return exe.clone();
+    }
+    let exe = compile_c_now(name, link);
+    compiled.push((name.to_string(), link, exe.clone()));
+    exe
+}
+
+fn compile_c_now(name: &str, link: Link) -> PathBuf {
     let out_dir = artifacts_dir().join("c-tests");
     std::fs::create_dir_all(&out_dir).expect("c-tests dir");
     let exe = out_dir.join(format!("{name}-{link:?}").to_lowercase());
@@ -64,8 +77,12 @@ pub fn compile_c(name: &str, link: Link) -> PathBuf {
             cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"]);
         }
         Link::Dynamic => {
+            // The loader looks for the soname, liblsq.so.0, as an installed library would have it.
+            let soname = out_dir.join("liblsq.so.0");
+            let _ = std::fs::remove_file(&soname);
+            std::os::unix::fs::symlink(artifacts_dir().join("liblsq.so"), &soname).expect("soname link");
             cmd.arg("-L").arg(artifacts_dir()).arg("-llsq");
-            cmd.arg(format!("-Wl,-rpath,{}", artifacts_dir().display()));
+            cmd.arg(format!("-Wl,-rpath,{}", out_dir.display()));
             cmd.arg("-lpthread");
         }
     }
