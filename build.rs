@@ -4,7 +4,10 @@
 //!   unmaps code that library threads or thread-local destructors still run.
 fn main() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if matches!(os.as_str(), "linux" | "freebsd" | "netbsd" | "openbsd" | "dragonfly") {
+    if matches!(
+        os.as_str(),
+        "linux" | "freebsd" | "netbsd" | "openbsd" | "dragonfly"
+    ) {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,liblsq.so.0");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     }

@@ -31,7 +31,12 @@ impl Client {
     /// Creates a client for `host` (see [`Endpoint::parse`]) with the keys
     /// and options. Does no network I/O; reads `ca_file` if set; starts the
     /// async workers.
-    pub fn new(host: &str, access_key: &str, secret_key: &str, options: Options) -> Result<Client, Error> {
+    pub fn new(
+        host: &str,
+        access_key: &str,
+        secret_key: &str,
+        options: Options,
+    ) -> Result<Client, Error> {
         let endpoint = Endpoint::parse(host, options.allow_http)?;
         let credentials = Credentials::new(access_key, secret_key)?;
         let transport = Transport::new(&endpoint, &credentials, &options)?;
@@ -58,8 +63,14 @@ impl Client {
         let shared = Arc::new(shared);
         let workers = engine::spawn_workers(&shared, options.workers)?;
         shared.logger.log(Level::Info, || {
-            let limit = options.rate_limit.map_or("off".to_string(), |l| l.to_string());
-            format!("client ready for {}: {} workers, rate limit {limit}", endpoint.base(), options.workers)
+            let limit = options
+                .rate_limit
+                .map_or("off".to_string(), |l| l.to_string());
+            format!(
+                "client ready for {}: {} workers, rate limit {limit}",
+                endpoint.base(),
+                options.workers
+            )
         });
         Ok(Client {
             shared,
@@ -78,15 +89,25 @@ impl Client {
         }
         {
             let mut state = self.shared.state();
-            if state.dedup.is_duplicate(started, popup.call_session_id, popup.user_id) {
+            if state
+                .dedup
+                .is_duplicate(started, popup.call_session_id, popup.user_id)
+            {
                 state.counters.duplicates += 1;
                 return Report::unsent(duplicate(), started.elapsed());
             }
-            state.dedup.accept(started, popup.call_session_id, popup.user_id);
+            state
+                .dedup
+                .accept(started, popup.call_session_id, popup.user_id);
             state.counters.submitted += 1;
             state.counters.in_flight += 1;
         }
-        let report = deliver(&self.shared, popup, started, started + self.shared.limits.max_age);
+        let report = deliver(
+            &self.shared,
+            popup,
+            started,
+            started + self.shared.limits.max_age,
+        );
         self.shared.state().counters.finished(report.error_kind());
         report
     }
@@ -111,7 +132,9 @@ impl Client {
         };
         let submitted = engine::submit(&self.shared, job);
         if let Err(e) = &submitted {
-            self.shared.logger.log(Level::Warn, || format!("call {}: not queued: {e}", popup.call_session_id));
+            self.shared.logger.log(Level::Warn, || {
+                format!("call {}: not queued: {e}", popup.call_session_id)
+            });
         }
         submitted
     }
@@ -120,13 +143,23 @@ impl Client {
     /// or fails with `Timeout`. Refused from one of this client's callbacks.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         if engine::is_own_worker(&self.shared) {
-            return Err(Error::invalid("flush called from a callback of the same client: it would wait on itself"));
+            return Err(Error::invalid(
+                "flush called from a callback of the same client: it would wait on itself",
+            ));
         }
-        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(far_future);
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(far_future);
         if self.shared.wait_idle(deadline) {
             Ok(())
         } else {
-            Err(Error::new(ErrorKind::Timeout, format!("flush: popups still pending after {} ms", timeout.as_millis())))
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "flush: popups still pending after {} ms",
+                    timeout.as_millis()
+                ),
+            ))
         }
     }
 
@@ -142,12 +175,16 @@ impl Client {
     /// Idempotent.
     pub fn shutdown(&mut self) -> Result<(), Error> {
         if engine::is_own_worker(&self.shared) {
-            return Err(Error::invalid("free called from a callback of the same client: it would wait on itself"));
+            return Err(Error::invalid(
+                "free called from a callback of the same client: it would wait on itself",
+            ));
         }
         if !self.shut_down {
             self.shut_down = true;
             engine::shutdown(&self.shared, std::mem::take(&mut self.workers));
-            self.shared.logger.log(Level::Info, || "client shut down".to_string());
+            self.shared
+                .logger
+                .log(Level::Info, || "client shut down".to_string());
         }
         Ok(())
     }
@@ -159,14 +196,18 @@ impl Drop for Client {
         // then end on their own once the last Arc goes (they hold one each),
         // which cannot happen while they run, so this only logs the misuse.
         if self.shutdown().is_err() {
-            self.shared.logger.log(Level::Error, || "client dropped inside its own callback: not shut down".to_string());
+            self.shared.logger.log(Level::Error, || {
+                "client dropped inside its own callback: not shut down".to_string()
+            });
         }
     }
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 

@@ -60,13 +60,17 @@ impl fmt::Debug for Credentials {
 
 fn check(field: &str, key: &str) -> Result<(), Error> {
     if key.is_empty() {
-        return Err(Error::invalid(format!("{field}: is required and must not be empty")));
+        return Err(Error::invalid(format!(
+            "{field}: is required and must not be empty"
+        )));
     }
     if key.len() > 512 {
         return Err(Error::invalid(format!("{field}: longer than 512 bytes")));
     }
     if key.chars().any(|c| c.is_control()) {
-        return Err(Error::invalid(format!("{field}: control characters are not allowed")));
+        return Err(Error::invalid(format!(
+            "{field}: control characters are not allowed"
+        )));
     }
     Ok(())
 }

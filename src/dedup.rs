@@ -45,10 +45,12 @@ impl Dedup {
         if !self.enabled() {
             return;
         }
-        self.seen.insert((call_session_id.into(), user_id.into()), now);
+        self.seen
+            .insert((call_session_id.into(), user_id.into()), now);
         if self.seen.len() >= self.next_sweep {
             let window = self.window;
-            self.seen.retain(|_, at| now.saturating_duration_since(*at) < window);
+            self.seen
+                .retain(|_, at| now.saturating_duration_since(*at) < window);
             self.next_sweep = (self.seen.len() * 2).max(1024);
         }
     }

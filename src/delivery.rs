@@ -20,7 +20,12 @@ const DEFAULT_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Delivers one validated popup, started at `started`, which must not be
 /// sent after `deadline`.
-pub(crate) fn deliver(shared: &Shared, popup: &Popup<'_>, started: Instant, deadline: Instant) -> Report {
+pub(crate) fn deliver(
+    shared: &Shared,
+    popup: &Popup<'_>,
+    started: Instant,
+    deadline: Instant,
+) -> Report {
     shared.test_panic("deliver");
     let body = wire::body(popup);
     let mut report = Report::unsent(Error::new(ErrorKind::Internal, ""), Duration::ZERO);
@@ -31,11 +36,17 @@ pub(crate) fn deliver(shared: &Shared, popup: &Popup<'_>, started: Instant, dead
         let now = Instant::now();
         let slot = match shared.limiter().reserve(now, deadline) {
             Ok(slot) => slot,
-            Err(too_late) => break Err(last_error.unwrap_or_else(|| expired(shared, too_late.earliest > now))),
+            Err(too_late) => {
+                break Err(last_error.unwrap_or_else(|| expired(shared, too_late.earliest > now)))
+            }
         };
         if slot > now {
             shared.logger.log(Level::Debug, || {
-                format!("call {}: waiting {} ms for a rate-limit slot", popup.call_session_id, (slot - now).as_millis())
+                format!(
+                    "call {}: waiting {} ms for a rate-limit slot",
+                    popup.call_session_id,
+                    (slot - now).as_millis()
+                )
             });
             if !shared.sleep_until(slot) {
                 break Err(cancelled());
@@ -56,23 +67,36 @@ pub(crate) fn deliver(shared: &Shared, popup: &Popup<'_>, started: Instant, dead
         };
         match verdict {
             Verdict::Delivered(delivered) => break Ok(delivered),
-            Verdict::RateLimited { error, retry_after, server_limit } => {
+            Verdict::RateLimited {
+                error,
+                retry_after,
+                server_limit,
+            } => {
                 shared.wire.add_rate_limited();
                 let mut limiter = shared.limiter();
                 if let Some(limit) = server_limit {
                     if limiter.learn(limit) {
-                        shared.logger.log(Level::Info, || format!("server limit learned: now sending at most {limit}"));
+                        shared.logger.log(Level::Info, || {
+                            format!("server limit learned: now sending at most {limit}")
+                        });
                     }
                 }
-                let pause = retry_after
-                    .unwrap_or_else(|| limiter.limit().map_or(DEFAULT_LIMIT_PAUSE, |l| l.window() + l.margin()));
+                let pause = retry_after.unwrap_or_else(|| {
+                    limiter
+                        .limit()
+                        .map_or(DEFAULT_LIMIT_PAUSE, |l| l.window() + l.margin())
+                });
                 let resume = Instant::now().checked_add(pause);
                 match resume {
                     Some(resume) if resume <= deadline => {
                         limiter.pause_until(resume);
                         drop(limiter);
                         shared.logger.log(Level::Warn, || {
-                            format!("call {}: rate limited by the server, retrying in {} ms", popup.call_session_id, pause.as_millis())
+                            format!(
+                                "call {}: rate limited by the server, retrying in {} ms",
+                                popup.call_session_id,
+                                pause.as_millis()
+                            )
                         });
                         last_error = Some(error);
                     }
@@ -93,7 +117,12 @@ pub(crate) fn deliver(shared: &Shared, popup: &Popup<'_>, started: Instant, dead
                     break Err(error);
                 }
                 shared.logger.log(Level::Warn, || {
-                    format!("call {}: {}; retrying in {} ms", popup.call_session_id, shared.credentials.scrub(error.message()), delay.as_millis())
+                    format!(
+                        "call {}: {}; retrying in {} ms",
+                        popup.call_session_id,
+                        shared.credentials.scrub(error.message()),
+                        delay.as_millis()
+                    )
                 });
                 if !shared.sleep_until(Instant::now() + delay) {
                     break Err(cancelled());
@@ -104,11 +133,15 @@ pub(crate) fn deliver(shared: &Shared, popup: &Popup<'_>, started: Instant, dead
         }
     };
     // A server may echo what it was sent: scrub the keys from anything it said.
-    report.outcome = outcome.map_err(|e| Error::new(e.kind(), shared.credentials.scrub(e.message())));
+    report.outcome =
+        outcome.map_err(|e| Error::new(e.kind(), shared.credentials.scrub(e.message())));
     report.elapsed = started.elapsed();
     if let Err(e) = &report.outcome {
         shared.logger.log(Level::Error, || {
-            format!("call {}: popup failed after {} attempt(s): {}", popup.call_session_id, report.attempts, e)
+            format!(
+                "call {}: popup failed after {} attempt(s): {}",
+                popup.call_session_id, report.attempts, e
+            )
         });
     }
     report
@@ -117,21 +150,33 @@ pub(crate) fn deliver(shared: &Shared, popup: &Popup<'_>, started: Instant, dead
 /// Exponential backoff with equal jitter: half fixed, half random, so
 /// retries from many clients do not march in step.
 fn backoff(failures: u32) -> Duration {
-    let full = BACKOFF_BASE.saturating_mul(1 << failures.min(16).saturating_sub(1)).min(BACKOFF_CAP);
+    let full = BACKOFF_BASE
+        .saturating_mul(1 << failures.min(16).saturating_sub(1))
+        .min(BACKOFF_CAP);
     let half = full / 2;
     half + half.mul_f64(fastrand::f64())
 }
 
 fn expired(shared: &Shared, limiter_busy: bool) -> Error {
-    let why = if limiter_busy { "no rate-limit slot in time" } else { "it was too old when its turn came" };
+    let why = if limiter_busy {
+        "no rate-limit slot in time"
+    } else {
+        "it was too old when its turn came"
+    };
     Error::new(
         ErrorKind::Expired,
-        format!("not sent within max_age_ms ({} ms): {why}; dropped, never sent late", shared.limits.max_age.as_millis()),
+        format!(
+            "not sent within max_age_ms ({} ms): {why}; dropped, never sent late",
+            shared.limits.max_age.as_millis()
+        ),
     )
 }
 
 pub(crate) fn cancelled() -> Error {
-    Error::new(ErrorKind::Cancelled, "cancelled: the client was freed before the popup could be sent")
+    Error::new(
+        ErrorKind::Cancelled,
+        "cancelled: the client was freed before the popup could be sent",
+    )
 }
 
 #[cfg(test)]
@@ -142,7 +187,9 @@ mod tests {
     fn backoff_grows_with_jitter_and_is_capped() {
         for failures in 1..20 {
             let d = backoff(failures);
-            let full = BACKOFF_BASE.saturating_mul(1 << (failures.min(16) - 1)).min(BACKOFF_CAP);
+            let full = BACKOFF_BASE
+                .saturating_mul(1 << (failures.min(16) - 1))
+                .min(BACKOFF_CAP);
             assert!(d >= full / 2 && d <= full, "{failures}: {d:?}");
         }
     }

@@ -54,7 +54,9 @@ impl Endpoint {
             }
         };
         if authority.contains('@') {
-            return Err(Error::invalid("host: user information (user@) is not allowed"));
+            return Err(Error::invalid(
+                "host: user information (user@) is not allowed",
+            ));
         }
         let (name, port) = split_port(authority)?;
         check_host_name(name)?;
@@ -109,7 +111,11 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), Error> {
         None => None,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => return Err(Error::invalid(format!("host: port {p:?} is not a number from 1 to 65535"))),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "host: port {p:?} is not a number from 1 to 65535"
+                )))
+            }
         },
     };
     Ok((name, port))
@@ -124,14 +130,18 @@ fn check_host_name(name: &str) -> Result<(), Error> {
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
     if valid {
         Ok(())
     } else {
-        Err(Error::invalid(format!("host: {name:?} is not a valid host name")))
+        Err(Error::invalid(format!(
+            "host: {name:?} is not a valid host name"
+        )))
     }
 }
 
@@ -140,7 +150,10 @@ fn is_loopback(name: &str) -> bool {
         return true;
     }
     let literal = name.trim_start_matches('[').trim_end_matches(']');
-    literal.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    literal
+        .parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -152,21 +165,37 @@ mod tests {
     }
 
     fn refused(host: &str) -> String {
-        Endpoint::parse(host, false).unwrap_err().message().to_string()
+        Endpoint::parse(host, false)
+            .unwrap_err()
+            .message()
+            .to_string()
     }
 
     #[test]
     fn accepted_forms() {
-        assert_eq!(ok("api-in21.leadsquared.com"), "https://api-in21.leadsquared.com");
-        assert_eq!(ok("https://api.leadsquared.com/"), "https://api.leadsquared.com");
-        assert_eq!(ok("HTTPS://api.leadsquared.com:8443"), "https://api.leadsquared.com:8443");
+        assert_eq!(
+            ok("api-in21.leadsquared.com"),
+            "https://api-in21.leadsquared.com"
+        );
+        assert_eq!(
+            ok("https://api.leadsquared.com/"),
+            "https://api.leadsquared.com"
+        );
+        assert_eq!(
+            ok("HTTPS://api.leadsquared.com:8443"),
+            "https://api.leadsquared.com:8443"
+        );
         assert_eq!(ok("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(ok("http://127.9.9.9"), "http://127.9.9.9");
         assert_eq!(ok("http://localhost:1"), "http://localhost:1");
         assert_eq!(ok("http://[::1]:8080"), "http://[::1]:8080");
-        assert!(Endpoint::parse("https://api.leadsquared.com", false).unwrap().is_https());
+        assert!(Endpoint::parse("https://api.leadsquared.com", false)
+            .unwrap()
+            .is_https());
         assert_eq!(
-            Endpoint::parse("http://pbx-gw.example", true).unwrap().base(),
+            Endpoint::parse("http://pbx-gw.example", true)
+                .unwrap()
+                .base(),
             "http://pbx-gw.example"
         );
     }

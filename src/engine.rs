@@ -26,7 +26,10 @@ pub(crate) fn is_own_worker(shared: &Arc<Shared>) -> bool {
 }
 
 /// Starts `count` workers.
-pub(crate) fn spawn_workers(shared: &Arc<Shared>, count: usize) -> Result<Vec<JoinHandle<()>>, Error> {
+pub(crate) fn spawn_workers(
+    shared: &Arc<Shared>,
+    count: usize,
+) -> Result<Vec<JoinHandle<()>>, Error> {
     let mut handles = Vec::with_capacity(count);
     for i in 0..count {
         let worker_shared = Arc::clone(shared);
@@ -42,7 +45,10 @@ pub(crate) fn spawn_workers(shared: &Arc<Shared>, count: usize) -> Result<Vec<Jo
                 for handle in handles {
                     let _ = handle.join();
                 }
-                return Err(Error::new(ErrorKind::Internal, format!("could not start a worker thread: {e}")));
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!("could not start a worker thread: {e}"),
+                ));
             }
         }
     }
@@ -53,10 +59,16 @@ pub(crate) fn spawn_workers(shared: &Arc<Shared>, count: usize) -> Result<Vec<Jo
 pub(crate) fn submit(shared: &Shared, job: Job) -> Result<(), Error> {
     let mut state = shared.state();
     if state.closing {
-        return Err(Error::new(ErrorKind::Cancelled, "the client is shutting down: popup not queued"));
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "the client is shutting down: popup not queued",
+        ));
     }
     let popup = job.popup.as_popup();
-    if state.dedup.is_duplicate(job.queued_at, popup.call_session_id, popup.user_id) {
+    if state
+        .dedup
+        .is_duplicate(job.queued_at, popup.call_session_id, popup.user_id)
+    {
         state.counters.duplicates += 1;
         return Err(crate::client::duplicate());
     }
@@ -64,10 +76,15 @@ pub(crate) fn submit(shared: &Shared, job: Job) -> Result<(), Error> {
         state.counters.dropped += 1;
         return Err(Error::new(
             ErrorKind::QueueFull,
-            format!("queue full ({} popups waiting): popup not queued", state.queue.len()),
+            format!(
+                "queue full ({} popups waiting): popup not queued",
+                state.queue.len()
+            ),
         ));
     }
-    state.dedup.accept(job.queued_at, popup.call_session_id, popup.user_id);
+    state
+        .dedup
+        .accept(job.queued_at, popup.call_session_id, popup.user_id);
     state.counters.submitted += 1;
     state.queue.push_back(job);
     let wake = state.idle_workers > 0;
@@ -92,7 +109,10 @@ fn work(shared: &Arc<Shared>) {
                 return;
             }
             state.idle_workers += 1;
-            state = shared.work_ready.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+            state = shared
+                .work_ready
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             state.idle_workers -= 1;
         };
         state.counters.in_flight += 1;
@@ -109,7 +129,9 @@ fn work(shared: &Arc<Shared>) {
         // The completion calls into the host; a panic there (a Rust user's
         // closure) must not kill the worker or lose the accounting.
         if catch_unwind(AssertUnwindSafe(move || done(report))).is_err() {
-            shared.logger.log(Level::Error, || "a popup completion panicked; ignored".to_string());
+            shared.logger.log(Level::Error, || {
+                "a popup completion panicked; ignored".to_string()
+            });
         }
         let mut state = shared.state();
         state.counters.finished(kind);
@@ -125,10 +147,18 @@ fn work(shared: &Arc<Shared>) {
 /// callback is still called exactly once.
 fn run_guarded(shared: &Shared, job: &Job) -> Report {
     let popup = job.popup.as_popup();
-    shared.logger.log(Level::Debug, || format!("call {}: sending", popup.call_session_id));
-    catch_unwind(AssertUnwindSafe(|| deliver(shared, &popup, job.queued_at, job.deadline))).unwrap_or_else(|_| {
+    shared.logger.log(Level::Debug, || {
+        format!("call {}: sending", popup.call_session_id)
+    });
+    catch_unwind(AssertUnwindSafe(|| {
+        deliver(shared, &popup, job.queued_at, job.deadline)
+    }))
+    .unwrap_or_else(|_| {
         Report::unsent(
-            Error::new(ErrorKind::Internal, "internal error: a panic inside liblsq was caught"),
+            Error::new(
+                ErrorKind::Internal,
+                "internal error: a panic inside liblsq was caught",
+            ),
             job.queued_at.elapsed(),
         )
     })
@@ -149,7 +179,9 @@ pub(crate) fn shutdown(shared: &Shared, workers: Vec<JoinHandle<()>>) {
             state.cancelling = true;
             state.queue.len() + state.counters.in_flight as usize
         };
-        shared.logger.log(Level::Warn, || format!("shutdown: grace period over, cancelling {left} popup(s)"));
+        shared.logger.log(Level::Warn, || {
+            format!("shutdown: grace period over, cancelling {left} popup(s)")
+        });
         shared.wake_sleepers.notify_all();
         shared.work_ready.notify_all();
         shared.transport.interrupt();

@@ -70,7 +70,10 @@ impl ErrorKind {
 
     /// The kind with this status number, if any (0 is success, not a kind).
     pub fn from_code(code: i64) -> Option<ErrorKind> {
-        ErrorKind::ALL.iter().copied().find(|k| k.code() as i64 == code)
+        ErrorKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.code() as i64 == code)
     }
 
     /// A short, static description, as `lsq_status_str` returns it.
@@ -78,7 +81,9 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidArgument => "invalid argument: nothing was sent",
             ErrorKind::BadRequest => "bad request (HTTP 400)",
-            ErrorKind::Unauthorized => "unauthorized (HTTP 401): check the keys and the regional host",
+            ErrorKind::Unauthorized => {
+                "unauthorized (HTTP 401): check the keys and the regional host"
+            }
             ErrorKind::NotFound => "not found (HTTP 404)",
             ErrorKind::RateLimited => "rate limited by the server",
             ErrorKind::Server => "server error (HTTP 5xx)",

@@ -47,6 +47,10 @@ impl Logger {
 
 impl fmt::Debug for Logger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.sink.is_some() { "Logger(set)" } else { "Logger(none)" })
+        f.write_str(if self.sink.is_some() {
+            "Logger(set)"
+        } else {
+            "Logger(none)"
+        })
     }
 }

@@ -130,7 +130,11 @@ impl Options {
                 self.auth = match value {
                     "query" => AuthMode::Query,
                     "header" => AuthMode::Header,
-                    _ => return Err(Error::invalid(format!("auth: {value:?} is not \"query\" or \"header\""))),
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "auth: {value:?} is not \"query\" or \"header\""
+                        )))
+                    }
                 }
             }
             "ca_file" => {
@@ -142,7 +146,10 @@ impl Options {
             "proxy" => self.proxy = parse_proxy(value)?,
             "allow_http" => self.allow_http = boolean(key, value)?,
             "user_agent" => {
-                if value.is_empty() || value.len() > 256 || value.bytes().any(|b| b.is_ascii_control()) {
+                if value.is_empty()
+                    || value.len() > 256
+                    || value.bytes().any(|b| b.is_ascii_control())
+                {
                     return Err(Error::invalid(
                         "user_agent: must be 1 to 256 bytes with no control characters (CR/LF would inject headers)",
                     ));
@@ -164,7 +171,11 @@ impl Options {
 }
 
 fn number(key: &str, value: &str, min: u64, max: u64) -> Result<u64, Error> {
-    let bad = || Error::invalid(format!("{key}: {value:?} is not a whole number from {min} to {max}"));
+    let bad = || {
+        Error::invalid(format!(
+            "{key}: {value:?} is not a whole number from {min} to {max}"
+        ))
+    };
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
@@ -182,7 +193,9 @@ fn boolean(key: &str, value: &str) -> Result<bool, Error> {
     match value {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::invalid(format!("{key}: {value:?} is not true or false"))),
+        _ => Err(Error::invalid(format!(
+            "{key}: {value:?} is not true or false"
+        ))),
     }
 }
 
@@ -190,7 +203,10 @@ fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
     if value == "none" {
         return Ok(ProxySetting::None);
     }
-    if value.is_empty() || value.len() > 2048 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if value.is_empty()
+        || value.len() > 2048
+        || value.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(Error::invalid(
             "proxy: must be a proxy URL such as http://proxy:3128, or \"none\" (no spaces or control characters)",
         ));
@@ -215,7 +231,10 @@ mod tests {
         assert_eq!(o.connect_timeout, Duration::from_millis(2000));
         assert_eq!(o.max_age, Duration::from_millis(10000));
         assert_eq!(o.max_retries, 2);
-        assert_eq!(o.rate_limit, Some(RateLimit::new(25, Duration::from_secs(5)).unwrap()));
+        assert_eq!(
+            o.rate_limit,
+            Some(RateLimit::new(25, Duration::from_secs(5)).unwrap())
+        );
         assert_eq!((o.workers, o.queue_capacity), (2, 1024));
         assert_eq!(o.shutdown_timeout, Duration::from_millis(2000));
         assert_eq!(o.auth, AuthMode::Query);
@@ -247,7 +266,10 @@ mod tests {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
         }
         assert_eq!(o.timeout, Duration::from_millis(100));
-        assert_eq!(o.rate_limit, Some(RateLimit::new(3, Duration::from_secs(1)).unwrap()));
+        assert_eq!(
+            o.rate_limit,
+            Some(RateLimit::new(3, Duration::from_secs(1)).unwrap())
+        );
         assert_eq!(o.proxy, ProxySetting::Url("http://127.0.0.1:3128".into()));
         o.set("proxy", "none").unwrap();
         assert_eq!(o.proxy, ProxySetting::None);

@@ -44,7 +44,8 @@ impl RateLimit {
             return Ok(None);
         }
         let parsed = value.split_once('/').and_then(|(n, w)| {
-            let digits = |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
+            let digits =
+                |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
             if !digits(n) || !digits(w) {
                 return None;
             }
@@ -83,7 +84,8 @@ impl RateLimit {
     /// Whether `self` allows fewer requests per second than `other`.
     pub fn is_stricter_than(&self, other: &RateLimit) -> bool {
         // n1/w1 < n2/w2  <=>  n1*w2 < n2*w1, in exact integer arithmetic.
-        (self.requests as u128) * other.window.as_millis() < (other.requests as u128) * self.window.as_millis()
+        (self.requests as u128) * other.window.as_millis()
+            < (other.requests as u128) * self.window.as_millis()
     }
 
     /// The margin added to every window: network and clock jitter between
@@ -203,17 +205,38 @@ mod tests {
     fn parses_option_and_server_forms() {
         assert_eq!(RateLimit::parse("25/5").unwrap(), Some(limit(25, 5)));
         assert_eq!(RateLimit::parse("0").unwrap(), None);
-        for bad in ["", "5", "/5", "5/", "0/5", "5/0", "-1/5", "5/5/5", "1e3/5", "99999999/1", "5/4000"] {
+        for bad in [
+            "",
+            "5",
+            "/5",
+            "5/",
+            "0/5",
+            "5/0",
+            "-1/5",
+            "5/5/5",
+            "1e3/5",
+            "99999999/1",
+            "5/4000",
+        ] {
             assert!(RateLimit::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(
             RateLimit::from_server_message("API calls exceeded the limit of 3 in 1 second(s)"),
             Some(limit(3, 1))
         );
-        assert_eq!(RateLimit::from_server_message("exceeded the limit of 25 in 5 seconds"), Some(limit(25, 5)));
+        assert_eq!(
+            RateLimit::from_server_message("exceeded the limit of 25 in 5 seconds"),
+            Some(limit(25, 5))
+        );
         assert_eq!(RateLimit::from_server_message("Forbidden"), None);
-        assert_eq!(RateLimit::from_server_message("exceeded the limit of 0 in 5 second(s)"), None);
-        assert_eq!(RateLimit::from_server_message("the limit of 3 in 1 minute"), None);
+        assert_eq!(
+            RateLimit::from_server_message("exceeded the limit of 0 in 5 second(s)"),
+            None
+        );
+        assert_eq!(
+            RateLimit::from_server_message("the limit of 3 in 1 minute"),
+            None
+        );
     }
 
     #[test]
@@ -242,7 +265,9 @@ mod tests {
         let mut limiter = Limiter::new(Some(limit(1, 5)));
         let t0 = Instant::now();
         limiter.reserve(t0, t0).unwrap();
-        let late = limiter.reserve(t0, t0 + Duration::from_secs(1)).unwrap_err();
+        let late = limiter
+            .reserve(t0, t0 + Duration::from_secs(1))
+            .unwrap_err();
         assert!(late.earliest >= t0 + Duration::from_secs(5));
         assert_eq!(limiter.sent.len(), 1);
     }
@@ -253,7 +278,10 @@ mod tests {
         let far = t0 + Duration::from_secs(3600);
         let mut limiter = Limiter::new(None);
         limiter.pause_until(t0 + Duration::from_secs(2));
-        assert_eq!(limiter.reserve(t0, far).unwrap(), t0 + Duration::from_secs(2));
+        assert_eq!(
+            limiter.reserve(t0, far).unwrap(),
+            t0 + Duration::from_secs(2)
+        );
         let mut limiter = Limiter::new(Some(limit(25, 5)));
         for _ in 0..10 {
             limiter.reserve(t0, far).unwrap();

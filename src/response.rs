@@ -69,23 +69,42 @@ pub fn classify(answer: HttpAnswer) -> Verdict {
     }
     let server_says = answer.body.ok().as_deref().and_then(exception_message);
     let reason = |default: String| server_says.clone().unwrap_or(default);
-    let limit_named = server_says.as_deref().and_then(RateLimit::from_server_message);
+    let limit_named = server_says
+        .as_deref()
+        .and_then(RateLimit::from_server_message);
     let is_limit = status == 429 || (status == 403 && limit_named.is_some());
     if is_limit {
         return Verdict::RateLimited {
             error: Error::new(
                 ErrorKind::RateLimited,
-                reason(format!("HTTP {status}: API calls exceeded the server's rate limit")),
+                reason(format!(
+                    "HTTP {status}: API calls exceeded the server's rate limit"
+                )),
             ),
             retry_after: answer.retry_after.as_deref().and_then(parse_retry_after),
             server_limit: limit_named,
         };
     }
     let (kind, default) = match status {
-        400 => (ErrorKind::BadRequest, "HTTP 400 Bad Request: the server refused the request body".to_string()),
-        401 => (ErrorKind::Unauthorized, "HTTP 401 Unauthorized: check the access key, the secret key and the regional host".to_string()),
-        404 => (ErrorKind::NotFound, "HTTP 404 Not Found: check the host (the API path is fixed)".to_string()),
-        300..=399 => (ErrorKind::Http, format!("HTTP {status}: a redirect, never followed (it would carry the keys elsewhere)")),
+        400 => (
+            ErrorKind::BadRequest,
+            "HTTP 400 Bad Request: the server refused the request body".to_string(),
+        ),
+        401 => (
+            ErrorKind::Unauthorized,
+            "HTTP 401 Unauthorized: check the access key, the secret key and the regional host"
+                .to_string(),
+        ),
+        404 => (
+            ErrorKind::NotFound,
+            "HTTP 404 Not Found: check the host (the API path is fixed)".to_string(),
+        ),
+        300..=399 => (
+            ErrorKind::Http,
+            format!(
+                "HTTP {status}: a redirect, never followed (it would carry the keys elsewhere)"
+            ),
+        ),
         500..=599 => (ErrorKind::Server, format!("HTTP {status}: server error")),
         _ => (ErrorKind::Http, format!("HTTP {status}: unexpected status")),
     };
@@ -130,7 +149,10 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return value.parse::<u64>().ok().map(Duration::from_secs);
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -154,16 +176,30 @@ mod tests {
 
     #[test]
     fn success_shape() {
-        let v = classify(answer(200, r#"{"Status":"Success","Message":{"Id":"b8c4","Message":"Message broadcasted successfully"}}"#, None));
+        let v = classify(answer(
+            200,
+            r#"{"Status":"Success","Message":{"Id":"b8c4","Message":"Message broadcasted successfully"}}"#,
+            None,
+        ));
         match v {
-            Verdict::Delivered(d) => assert_eq!((d.message_id.as_str(), d.message.as_str()), ("b8c4", "Message broadcasted successfully")),
+            Verdict::Delivered(d) => assert_eq!(
+                (d.message_id.as_str(), d.message.as_str()),
+                ("b8c4", "Message broadcasted successfully")
+            ),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn wrong_shapes_are_response_errors() {
-        for body in ["", "<html>", "[]", r#"{"Status":"Success"}"#, r#"{"Status":"Success","Message":{"Id":5,"Message":"x"}}"#, r#"{"Status":"Error","ExceptionMessage":"Lead not found"}"#] {
+        for body in [
+            "",
+            "<html>",
+            "[]",
+            r#"{"Status":"Success"}"#,
+            r#"{"Status":"Success","Message":{"Id":5,"Message":"x"}}"#,
+            r#"{"Status":"Error","ExceptionMessage":"Lead not found"}"#,
+        ] {
             let (kind, msg) = final_kind(classify(answer(200, body, None)));
             assert_eq!(kind, ErrorKind::Response, "{body}");
             if body.contains("Lead not found") {
@@ -175,14 +211,42 @@ mod tests {
     #[test]
     fn statuses_map_to_the_contract_and_carry_the_exception_message() {
         let err = r#"{"Status":"Error","ExceptionType":"MXInvalidInputException","ExceptionMessage":"Invalid LeadId"}"#;
-        assert_eq!(final_kind(classify(answer(400, err, None))), (ErrorKind::BadRequest, "Invalid LeadId".into()));
-        assert_eq!(final_kind(classify(answer(401, "", None))).0, ErrorKind::Unauthorized);
-        assert_eq!(final_kind(classify(answer(404, "nope", None))).0, ErrorKind::NotFound);
-        assert_eq!(final_kind(classify(answer(500, err, None))).0, ErrorKind::Server);
-        assert_eq!(final_kind(classify(answer(302, "", None))).0, ErrorKind::Http);
-        assert_eq!(final_kind(classify(answer(403, r#"{"ExceptionMessage":"Forbidden"}"#, None))).0, ErrorKind::Http);
-        assert_eq!(final_kind(classify(answer(418, "", None))).0, ErrorKind::Http);
-        assert!(matches!(classify(answer(503, "", None)), Verdict::Retryable(e) if e.kind() == ErrorKind::Server));
+        assert_eq!(
+            final_kind(classify(answer(400, err, None))),
+            (ErrorKind::BadRequest, "Invalid LeadId".into())
+        );
+        assert_eq!(
+            final_kind(classify(answer(401, "", None))).0,
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(
+            final_kind(classify(answer(404, "nope", None))).0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            final_kind(classify(answer(500, err, None))).0,
+            ErrorKind::Server
+        );
+        assert_eq!(
+            final_kind(classify(answer(302, "", None))).0,
+            ErrorKind::Http
+        );
+        assert_eq!(
+            final_kind(classify(answer(
+                403,
+                r#"{"ExceptionMessage":"Forbidden"}"#,
+                None
+            )))
+            .0,
+            ErrorKind::Http
+        );
+        assert_eq!(
+            final_kind(classify(answer(418, "", None))).0,
+            ErrorKind::Http
+        );
+        assert!(
+            matches!(classify(answer(503, "", None)), Verdict::Retryable(e) if e.kind() == ErrorKind::Server)
+        );
     }
 
     #[test]
@@ -190,7 +254,11 @@ mod tests {
         let msg = r#"{"Status":"Error","ExceptionMessage":"API calls exceeded the limit of 3 in 1 second(s)"}"#;
         for status in [429, 403] {
             match classify(answer(status, msg, Some("2"))) {
-                Verdict::RateLimited { error, retry_after, server_limit } => {
+                Verdict::RateLimited {
+                    error,
+                    retry_after,
+                    server_limit,
+                } => {
                     assert_eq!(error.kind(), ErrorKind::RateLimited);
                     assert_eq!(retry_after, Some(Duration::from_secs(2)));
                     assert_eq!(server_limit, RateLimit::new(3, Duration::from_secs(1)));
@@ -198,7 +266,14 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        assert!(matches!(classify(answer(429, "", None)), Verdict::RateLimited { server_limit: None, retry_after: None, .. }));
+        assert!(matches!(
+            classify(answer(429, "", None)),
+            Verdict::RateLimited {
+                server_limit: None,
+                retry_after: None,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -208,7 +283,10 @@ mod tests {
         assert_eq!(parse_retry_after("-5"), None);
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("99999999999999999999"), None);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         let future = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
         assert!(parse_retry_after(&future).unwrap() > Duration::from_secs(3500));
     }

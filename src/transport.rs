@@ -38,14 +38,20 @@ pub struct Transport {
 
 impl Transport {
     /// Builds the agent. Reads `ca_file` now, so a bad one fails client creation.
-    pub fn new(endpoint: &Endpoint, credentials: &Credentials, options: &Options) -> Result<Transport, Error> {
-        let tls = TlsConfig::builder().root_certs(root_certs(options)?).build();
+    pub fn new(
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        options: &Options,
+    ) -> Result<Transport, Error> {
+        let tls = TlsConfig::builder()
+            .root_certs(root_certs(options)?)
+            .build();
         let proxy = match &options.proxy {
             ProxySetting::FromEnvironment => Proxy::try_from_env(),
             ProxySetting::None => None,
-            ProxySetting::Url(url) => Some(
-                Proxy::new(url).map_err(|_| Error::invalid("proxy: not a valid proxy URL"))?,
-            ),
+            ProxySetting::Url(url) => {
+                Some(Proxy::new(url).map_err(|_| Error::invalid("proxy: not a valid proxy URL"))?)
+            }
         };
         let config = Agent::config_builder()
             .http_status_as_error(false)
@@ -98,7 +104,11 @@ impl Transport {
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
             .map_err(map_error);
-        Ok(HttpAnswer { status, body, retry_after })
+        Ok(HttpAnswer {
+            status,
+            body,
+            retry_after,
+        })
     }
 
     /// Interrupts every request in flight and closes the pool: they fail at
@@ -125,7 +135,9 @@ fn root_certs(options: &Options) -> Result<RootCerts, Error> {
         }
     }
     if certs.is_empty() {
-        return Err(Error::invalid(format!("ca_file: {shown} holds no PEM certificate")));
+        return Err(Error::invalid(format!(
+            "ca_file: {shown} holds no PEM certificate"
+        )));
     }
     Ok(RootCerts::Specific(Arc::new(certs)))
 }
@@ -135,20 +147,40 @@ fn root_certs(options: &Options) -> Result<RootCerts, Error> {
 fn map_error(e: ureq::Error) -> Error {
     use ureq::Error as U;
     let (kind, reason): (ErrorKind, String) = match e {
-        U::Timeout(Timeout::Connect | Timeout::Resolve) => (ErrorKind::Connect, "connecting timed out (connect_timeout_ms)".into()),
-        U::Timeout(_) => (ErrorKind::Timeout, "no complete answer within timeout_ms".into()),
+        U::Timeout(Timeout::Connect | Timeout::Resolve) => (
+            ErrorKind::Connect,
+            "connecting timed out (connect_timeout_ms)".into(),
+        ),
+        U::Timeout(_) => (
+            ErrorKind::Timeout,
+            "no complete answer within timeout_ms".into(),
+        ),
         U::HostNotFound => (ErrorKind::Connect, "host not found (DNS)".into()),
-        U::ConnectionFailed => (ErrorKind::Connect, "connection failed (refused or unreachable)".into()),
-        U::ConnectProxyFailed(_) | U::InvalidProxyUrl => (ErrorKind::Connect, "the proxy refused or failed the connection".into()),
+        U::ConnectionFailed => (
+            ErrorKind::Connect,
+            "connection failed (refused or unreachable)".into(),
+        ),
+        U::ConnectProxyFailed(_) | U::InvalidProxyUrl => (
+            ErrorKind::Connect,
+            "the proxy refused or failed the connection".into(),
+        ),
         U::Io(io) => map_io(&io),
         U::Tls(what) => (ErrorKind::Tls, format!("TLS failure: {what}")),
         U::Rustls(tls) => (ErrorKind::Tls, format!("TLS failure: {tls}")),
         U::Pem(_) => (ErrorKind::Tls, "TLS failure: bad PEM".into()),
-        U::BodyExceedsLimit(_) => (ErrorKind::Response, format!("answer body larger than {MAX_BODY_BYTES} bytes: refused")),
+        U::BodyExceedsLimit(_) => (
+            ErrorKind::Response,
+            format!("answer body larger than {MAX_BODY_BYTES} bytes: refused"),
+        ),
         U::LargeResponseHeader(_, _) => (ErrorKind::Response, "answer headers too large".into()),
-        U::Protocol(_) | U::BadUri(_) | U::Http(_) => (ErrorKind::Response, "the answer is not valid HTTP".into()),
+        U::Protocol(_) | U::BadUri(_) | U::Http(_) => {
+            (ErrorKind::Response, "the answer is not valid HTTP".into())
+        }
         U::BodyStalled => (ErrorKind::Timeout, "the answer body stalled".into()),
-        U::TooManyRedirects | U::RedirectFailed => (ErrorKind::Http, "redirect refused: redirects are never followed".into()),
+        U::TooManyRedirects | U::RedirectFailed => (
+            ErrorKind::Http,
+            "redirect refused: redirects are never followed".into(),
+        ),
         _ => (ErrorKind::Connect, "the request failed in transport".into()),
     };
     Error::new(kind, reason)
@@ -157,7 +189,10 @@ fn map_error(e: ureq::Error) -> Error {
 fn map_io(io: &io::Error) -> (ErrorKind, String) {
     use io::ErrorKind as K;
     match io.kind() {
-        K::TimedOut | K::WouldBlock => (ErrorKind::Timeout, "no complete answer within timeout_ms".into()),
+        K::TimedOut | K::WouldBlock => (
+            ErrorKind::Timeout,
+            "no complete answer within timeout_ms".into(),
+        ),
         K::ConnectionRefused => (ErrorKind::Connect, "connection refused".into()),
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => (
             ErrorKind::Connect,
@@ -166,7 +201,10 @@ fn map_io(io: &io::Error) -> (ErrorKind, String) {
         K::NotConnected => (ErrorKind::Cancelled, "the client is shutting down".into()),
         K::InvalidData => {
             // rustls reports certificate and handshake problems as InvalidData.
-            let detail = io.get_ref().map(|inner| inner.to_string()).unwrap_or_default();
+            let detail = io
+                .get_ref()
+                .map(|inner| inner.to_string())
+                .unwrap_or_default();
             if detail.is_empty() {
                 (ErrorKind::Response, "the answer is not valid HTTP".into())
             } else {

@@ -42,7 +42,9 @@ pub fn text(field: &str, value: &str) -> Result<(), Error> {
 /// A required string: non-empty, and [`text`].
 pub fn required_text(field: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() {
-        return Err(Error::invalid(format!("{field}: is required and must not be empty")));
+        return Err(Error::invalid(format!(
+            "{field}: is required and must not be empty"
+        )));
     }
     text(field, value)
 }
@@ -59,7 +61,9 @@ pub fn phone_number(field: &str, value: &str) -> Result<(), Error> {
         )));
     }
     if !value.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid(format!("{field}: a phone number needs at least one digit")));
+        return Err(Error::invalid(format!(
+            "{field}: a phone number needs at least one digit"
+        )));
     }
     Ok(())
 }
@@ -68,9 +72,12 @@ pub fn phone_number(field: &str, value: &str) -> Result<(), Error> {
 pub fn guid(field: &str, value: &str) -> Result<(), Error> {
     required_text(field, value)?;
     let groups: Vec<&str> = value.split('-').collect();
-    let lengths_ok = groups.len() == 5
-        && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12]);
-    if !lengths_ok || !groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())) {
+    let lengths_ok = groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12]);
+    if !lengths_ok
+        || !groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         return Err(Error::invalid(format!(
             "{field}: must be a GUID of 8-4-4-4-12 hexadecimal digits"
         )));
@@ -106,24 +113,79 @@ mod tests {
     #[test]
     fn a_documented_popup_is_valid() {
         good().validate().unwrap();
-        Popup { tag: Some("Tag - Lead"), ..good() }.validate().unwrap();
-        Popup { tag: Some(""), ..good() }.validate().unwrap();
+        Popup {
+            tag: Some("Tag - Lead"),
+            ..good()
+        }
+        .validate()
+        .unwrap();
+        Popup {
+            tag: Some(""),
+            ..good()
+        }
+        .validate()
+        .unwrap();
     }
 
     #[test]
     fn each_rule_names_its_field() {
-        assert!(reason(Popup { source_number: "", ..good() }).starts_with("source_number: is required"));
-        assert!(reason(Popup { destination_number: "12a", ..good() }).starts_with("destination_number: character 'a'"));
-        assert!(reason(Popup { display_number: "+-() .", ..good() }).contains("at least one digit"));
-        assert!(reason(Popup { call_session_id: "", ..good() }).starts_with("call_session_id"));
-        assert!(reason(Popup { call_session_id: "a\nb", ..good() }).contains("control character U+000A"));
-        assert!(reason(Popup { lead_id: "f5c7e023653c11e7b25c023cca4497b9", ..good() }).starts_with("lead_id: must be a GUID"));
-        assert!(reason(Popup { user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088g", ..good() }).starts_with("user_id"));
-        assert!(reason(Popup { user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088d-", ..good() }).starts_with("user_id"));
-        assert!(reason(Popup { tag: Some("x\u{7f}"), ..good() }).starts_with("tag: control"));
+        assert!(reason(Popup {
+            source_number: "",
+            ..good()
+        })
+        .starts_with("source_number: is required"));
+        assert!(reason(Popup {
+            destination_number: "12a",
+            ..good()
+        })
+        .starts_with("destination_number: character 'a'"));
+        assert!(reason(Popup {
+            display_number: "+-() .",
+            ..good()
+        })
+        .contains("at least one digit"));
+        assert!(reason(Popup {
+            call_session_id: "",
+            ..good()
+        })
+        .starts_with("call_session_id"));
+        assert!(reason(Popup {
+            call_session_id: "a\nb",
+            ..good()
+        })
+        .contains("control character U+000A"));
+        assert!(reason(Popup {
+            lead_id: "f5c7e023653c11e7b25c023cca4497b9",
+            ..good()
+        })
+        .starts_with("lead_id: must be a GUID"));
+        assert!(reason(Popup {
+            user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088g",
+            ..good()
+        })
+        .starts_with("user_id"));
+        assert!(reason(Popup {
+            user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088d-",
+            ..good()
+        })
+        .starts_with("user_id"));
+        assert!(reason(Popup {
+            tag: Some("x\u{7f}"),
+            ..good()
+        })
+        .starts_with("tag: control"));
         let long = "1".repeat(257);
-        assert!(reason(Popup { source_number: &long, ..good() }).contains("257 bytes"));
+        assert!(reason(Popup {
+            source_number: &long,
+            ..good()
+        })
+        .contains("257 bytes"));
         let max = "1".repeat(256);
-        Popup { source_number: &max, ..good() }.validate().unwrap();
+        Popup {
+            source_number: &max,
+            ..good()
+        }
+        .validate()
+        .unwrap();
     }
 }

@@ -15,18 +15,36 @@ fn blocking_statuses() {
     emu.push_faults([
         Fault::json_error(400, "MXInvalidInputException", "Invalid LeadId"),
         Fault::status(404),
-        Fault::json_error(500, "NullReferenceException", "Object reference not set to an instance of an object."),
+        Fault::json_error(
+            500,
+            "NullReferenceException",
+            "Object reference not set to an instance of an object.",
+        ),
         Fault::status(503),
         Fault::status(418),
-        Fault::Redirect { code: 302, location: "http://127.0.0.1:1/elsewhere".into() },
-        Fault::Status { code: 200, body: b"<html>ok</html>".to_vec(), headers: vec![] },
+        Fault::Redirect {
+            code: 302,
+            location: "http://127.0.0.1:1/elsewhere".into(),
+        },
+        Fault::Status {
+            code: 200,
+            body: b"<html>ok</html>".to_vec(),
+            headers: vec![],
+        },
         Fault::json_error(200, "MXLeadNotFoundException", "Lead not found"),
         Fault::Drop,
-        Fault::Trickle { interval: Duration::from_millis(50), total_bytes: 400 },
-        Fault::Huge { bytes: 10 * 1024 * 1024 },
+        Fault::Trickle {
+            interval: Duration::from_millis(50),
+            total_bytes: 400,
+        },
+        Fault::Huge {
+            bytes: 10 * 1024 * 1024,
+        },
         Fault::ForbiddenLimit,
         Fault::status(502),
-        Fault::RateLimited { retry_after: Some("1".into()) },
+        Fault::RateLimited {
+            retry_after: Some("1".into()),
+        },
     ]);
     let exe = compile_c("blocking", Link::Static);
     let out = run_c(&exe, &emu, &[], Duration::from_secs(60));
@@ -48,9 +66,17 @@ fn async_exactly_once_queue_full_dedup_and_misuse() {
 
 #[test]
 fn rate_limit_steady_never_trips_the_server() {
-    let emu = emulator(Config { rate_limit: Some((5, Duration::from_secs(1))), ..Config::default() });
+    let emu = emulator(Config {
+        rate_limit: Some((5, Duration::from_secs(1))),
+        ..Config::default()
+    });
     let exe = compile_c("rate_limit", Link::Static);
-    let out = run_c(&exe, &emu, &[("LSQ_TEST_MODE", "steady")], Duration::from_secs(60));
+    let out = run_c(
+        &exe,
+        &emu,
+        &[("LSQ_TEST_MODE", "steady")],
+        Duration::from_secs(60),
+    );
     assert_passed("rate_limit steady", &out);
     assert_eq!(emu.count_with_status(429), 0, "the server answered 429");
     assert_eq!(emu.count_with_status(200), 15);
@@ -58,9 +84,17 @@ fn rate_limit_steady_never_trips_the_server() {
 
 #[test]
 fn rate_limit_is_learned_from_the_server() {
-    let emu = emulator(Config { rate_limit: Some((3, Duration::from_secs(1))), ..Config::default() });
+    let emu = emulator(Config {
+        rate_limit: Some((3, Duration::from_secs(1))),
+        ..Config::default()
+    });
     let exe = compile_c("rate_limit", Link::Static);
-    let out = run_c(&exe, &emu, &[("LSQ_TEST_MODE", "learn")], Duration::from_secs(60));
+    let out = run_c(
+        &exe,
+        &emu,
+        &[("LSQ_TEST_MODE", "learn")],
+        Duration::from_secs(60),
+    );
     assert_passed("rate_limit learn", &out);
     let limited = emu.count_with_status(429);
     assert!(limited <= 3, "{limited} rate-limit answers");
@@ -69,7 +103,10 @@ fn rate_limit_is_learned_from_the_server() {
 
 #[test]
 fn free_over_pending_popups_on_a_slow_server() {
-    let emu = emulator(Config { delay: Duration::from_millis(1000), ..Config::default() });
+    let emu = emulator(Config {
+        delay: Duration::from_millis(1000),
+        ..Config::default()
+    });
     let exe = compile_c("shutdown", Link::Dynamic);
     let out = run_c(&exe, &emu, &[], Duration::from_secs(60));
     assert_passed("shutdown", &out);

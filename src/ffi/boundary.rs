@@ -9,7 +9,9 @@ macro_rules! ffi_boundary {
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
             Ok(value) => value,
             Err(_) => {
-                $crate::ffi::last_error::set("internal error: a panic inside liblsq was caught; please report it");
+                $crate::ffi::last_error::set(
+                    "internal error: a panic inside liblsq was caught; please report it",
+                );
                 $on_panic
             }
         }

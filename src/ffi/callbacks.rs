@@ -20,7 +20,10 @@ unsafe impl Sync for UserData {}
 
 /// The completion for an async popup: fills an `lsq_result` and calls the
 /// host's callback, if any, with it.
-pub(crate) fn popup_completion(callback: lsq_popup_callback, user_data: *mut c_void) -> impl FnOnce(Report) + Send {
+pub(crate) fn popup_completion(
+    callback: lsq_popup_callback,
+    user_data: *mut c_void,
+) -> impl FnOnce(Report) + Send {
     let user_data = UserData(user_data);
     move |report: Report| {
         let user_data = user_data;
@@ -34,7 +37,10 @@ pub(crate) fn popup_completion(callback: lsq_popup_callback, user_data: *mut c_v
 }
 
 /// A log sink that forwards lines to the host's callback.
-pub(crate) fn log_sink(callback: unsafe extern "C" fn(u32, *const std::ffi::c_char, *mut c_void), user_data: *mut c_void) -> LogSink {
+pub(crate) fn log_sink(
+    callback: unsafe extern "C" fn(u32, *const std::ffi::c_char, *mut c_void),
+    user_data: *mut c_void,
+) -> LogSink {
     let user_data = UserData(user_data);
     Arc::new(move |level: Level, line: &str| {
         let user_data = user_data;
@@ -44,4 +50,3 @@ pub(crate) fn log_sink(callback: unsafe extern "C" fn(u32, *const std::ffi::c_ch
         unsafe { callback(level as u32, line.as_ptr(), user_data.0) };
     })
 }
-

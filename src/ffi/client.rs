@@ -13,7 +13,11 @@ use crate::{Client, Error, Options};
 /// # Safety
 /// Each argument is NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn lsq_client_new(host: *const c_char, access_key: *const c_char, secret_key: *const c_char) -> *mut lsq_client {
+pub unsafe extern "C" fn lsq_client_new(
+    host: *const c_char,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+) -> *mut lsq_client {
     // SAFETY: forwarded from this function's contract; NULL options mean defaults.
     unsafe { lsq_client_new_with_options(host, access_key, secret_key, std::ptr::null()) }
 }
@@ -89,7 +93,10 @@ pub unsafe extern "C" fn lsq_free(client: *mut lsq_client) {
 /// # Safety
 /// `client` is NULL or a live client; `stats` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn lsq_client_stats(client: *const lsq_client, stats: *mut lsq_stats) -> lsq_status {
+pub unsafe extern "C" fn lsq_client_stats(
+    client: *const lsq_client,
+    stats: *mut lsq_stats,
+) -> lsq_status {
     ffi_boundary!(LSQ_ERR_INTERNAL, {
         super::last_error::clear();
         status_of((|| {

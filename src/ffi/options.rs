@@ -14,7 +14,9 @@ use crate::log::Logger;
 pub extern "C" fn lsq_options_new() -> *mut lsq_options {
     ffi_boundary!(std::ptr::null_mut(), {
         super::last_error::clear();
-        Box::into_raw(Box::new(lsq_options { options: crate::Options::default() }))
+        Box::into_raw(Box::new(lsq_options {
+            options: crate::Options::default(),
+        }))
     })
 }
 
@@ -26,7 +28,11 @@ pub extern "C" fn lsq_options_new() -> *mut lsq_options {
 /// `options` is NULL or from `lsq_options_new`; `key` and `value` are NULL
 /// or NUL-terminated strings.
 #[no_mangle]
-pub unsafe extern "C" fn lsq_options_set(options: *mut lsq_options, key: *const c_char, value: *const c_char) -> lsq_status {
+pub unsafe extern "C" fn lsq_options_set(
+    options: *mut lsq_options,
+    key: *const c_char,
+    value: *const c_char,
+) -> lsq_status {
     ffi_boundary!(LSQ_ERR_INTERNAL, {
         super::last_error::clear();
         status_of((|| {
@@ -80,4 +86,3 @@ pub unsafe extern "C" fn lsq_options_free(options: *mut lsq_options) {
         }
     })
 }
-

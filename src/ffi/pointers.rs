@@ -34,7 +34,10 @@ pub(crate) unsafe fn try_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a s
     // SAFETY: non-NULL and NUL-terminated, as the caller guarantees.
     let bytes = unsafe { CStr::from_ptr(ptr) };
     bytes.to_str().map_err(|e| {
-        Error::invalid(format!("{what}: not valid UTF-8 (at byte {})", e.valid_up_to()))
+        Error::invalid(format!(
+            "{what}: not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
     })
 }
 
@@ -42,7 +45,10 @@ pub(crate) unsafe fn try_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a s
 ///
 /// # Safety
 /// As [`try_str`].
-pub(crate) unsafe fn try_opt_str<'a>(ptr: *const c_char, what: &str) -> Result<Option<&'a str>, Error> {
+pub(crate) unsafe fn try_opt_str<'a>(
+    ptr: *const c_char,
+    what: &str,
+) -> Result<Option<&'a str>, Error> {
     if ptr.is_null() {
         Ok(None)
     } else {
@@ -72,7 +78,16 @@ mod tests {
     fn copy_truncates_on_a_char_boundary() {
         let mut buf = [1 as c_char; 6];
         copy_to_buffer(&mut buf, "abcdé"); // é is 2 bytes: 6 bytes do not fit in 5
-        assert_eq!(&buf[..5], &[b'a' as c_char, b'b' as c_char, b'c' as c_char, b'd' as c_char, 0]);
+        assert_eq!(
+            &buf[..5],
+            &[
+                b'a' as c_char,
+                b'b' as c_char,
+                b'c' as c_char,
+                b'd' as c_char,
+                0
+            ]
+        );
         copy_to_buffer(&mut buf, "");
         assert_eq!(buf[0], 0);
     }

@@ -44,7 +44,11 @@ unsafe fn read_popup<'a>(p: &'a lsq_popup) -> Result<Popup<'a>, Error> {
 /// `client` is NULL or live; `popup` is NULL or valid with NULL or
 /// NUL-terminated strings; `result` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn lsq_show_agent_popup(client: *mut lsq_client, popup: *const lsq_popup, result: *mut lsq_result) -> lsq_status {
+pub unsafe extern "C" fn lsq_show_agent_popup(
+    client: *mut lsq_client,
+    popup: *const lsq_popup,
+    result: *mut lsq_result,
+) -> lsq_status {
     ffi_boundary!(LSQ_ERR_INTERNAL, {
         super::last_error::clear();
         let started = std::time::Instant::now();
@@ -106,7 +110,9 @@ pub unsafe extern "C" fn lsq_flush(client: *mut lsq_client, timeout_ms: u32) -> 
         status_of((|| {
             // SAFETY: forwarded from this function's contract.
             let client = unsafe { try_ref(client, "client") }?;
-            client.client.flush(Duration::from_millis(timeout_ms.into()))
+            client
+                .client
+                .flush(Duration::from_millis(timeout_ms.into()))
         })())
     })
 }

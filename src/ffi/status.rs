@@ -70,7 +70,9 @@ fn status_cstr(status: lsq_status) -> &'static std::ffi::CStr {
     match ErrorKind::from_code(status.into()) {
         Some(ErrorKind::InvalidArgument) => c"invalid argument: nothing was sent",
         Some(ErrorKind::BadRequest) => c"bad request (HTTP 400)",
-        Some(ErrorKind::Unauthorized) => c"unauthorized (HTTP 401): check the keys and the regional host",
+        Some(ErrorKind::Unauthorized) => {
+            c"unauthorized (HTTP 401): check the keys and the regional host"
+        }
         Some(ErrorKind::NotFound) => c"not found (HTTP 404)",
         Some(ErrorKind::RateLimited) => c"rate limited by the server",
         Some(ErrorKind::Server) => c"server error (HTTP 5xx)",
@@ -101,10 +103,22 @@ mod tests {
     #[test]
     fn constants_are_the_core_codes() {
         let constants = [
-            LSQ_ERR_INVALID_ARGUMENT, LSQ_ERR_BAD_REQUEST, LSQ_ERR_UNAUTHORIZED, LSQ_ERR_NOT_FOUND,
-            LSQ_ERR_RATE_LIMITED, LSQ_ERR_SERVER, LSQ_ERR_HTTP, LSQ_ERR_TIMEOUT, LSQ_ERR_CONNECT,
-            LSQ_ERR_TLS, LSQ_ERR_RESPONSE, LSQ_ERR_QUEUE_FULL, LSQ_ERR_EXPIRED, LSQ_ERR_CANCELLED,
-            LSQ_ERR_INTERNAL, LSQ_DUPLICATE,
+            LSQ_ERR_INVALID_ARGUMENT,
+            LSQ_ERR_BAD_REQUEST,
+            LSQ_ERR_UNAUTHORIZED,
+            LSQ_ERR_NOT_FOUND,
+            LSQ_ERR_RATE_LIMITED,
+            LSQ_ERR_SERVER,
+            LSQ_ERR_HTTP,
+            LSQ_ERR_TIMEOUT,
+            LSQ_ERR_CONNECT,
+            LSQ_ERR_TLS,
+            LSQ_ERR_RESPONSE,
+            LSQ_ERR_QUEUE_FULL,
+            LSQ_ERR_EXPIRED,
+            LSQ_ERR_CANCELLED,
+            LSQ_ERR_INTERNAL,
+            LSQ_DUPLICATE,
         ];
         for (constant, kind) in constants.iter().zip(ErrorKind::ALL) {
             assert_eq!(*constant, kind.code(), "{kind:?}");
@@ -114,7 +128,10 @@ mod tests {
     #[test]
     fn descriptions_match_the_core_and_version_matches_the_crate() {
         for kind in ErrorKind::ALL {
-            assert_eq!(status_cstr(kind.code()).to_str().unwrap(), kind.description());
+            assert_eq!(
+                status_cstr(kind.code()).to_str().unwrap(),
+                kind.description()
+            );
         }
         assert_eq!(status_cstr(17).to_str().unwrap(), "unknown status");
         assert_eq!(status_cstr(i32::MIN).to_str().unwrap(), "unknown status");

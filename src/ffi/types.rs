@@ -169,9 +169,11 @@ impl From<Stats> for lsq_stats {
 /// its final result. `result` is valid only during the call. Keep it short
 /// and never block in it for long: it holds up a worker. It must not call
 /// `lsq_free` or `lsq_flush` on its own client, and must not throw (C++).
-pub type lsq_popup_callback = Option<unsafe extern "C" fn(result: *const lsq_result, user_data: *mut c_void)>;
+pub type lsq_popup_callback =
+    Option<unsafe extern "C" fn(result: *const lsq_result, user_data: *mut c_void)>;
 
 /// Receives log lines (`level` is an LSQ_LOG_* value) from any library
 /// thread, so it must be thread-safe. `message` is valid only during the
 /// call. Lines never contain the keys.
-pub type lsq_log_callback = Option<unsafe extern "C" fn(level: u32, message: *const c_char, user_data: *mut c_void)>;
+pub type lsq_log_callback =
+    Option<unsafe extern "C" fn(level: u32, message: *const c_char, user_data: *mut c_void)>;

@@ -17,7 +17,10 @@ pub fn root() -> &'static Path {
 /// Where cargo put liblsq.a and liblsq.so for this build (target/<profile>).
 pub fn artifacts_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// Starts an emulator with `config` (quiet, loopback, free port).
@@ -61,12 +64,20 @@ fn compile_c_now(name: &str, link: Link) -> PathBuf {
     let source = root().join("tests/c").join(format!("{name}.c"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let mut cmd = Command::new(&cc);
-    cmd.args(["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g", "-O1"])
-        .arg("-D_POSIX_C_SOURCE=200809L")
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-I")
-        .arg(root().join("tests/c"));
+    cmd.args([
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Wpedantic",
+        "-Werror",
+        "-g",
+        "-O1",
+    ])
+    .arg("-D_POSIX_C_SOURCE=200809L")
+    .arg("-I")
+    .arg(root().join("include"))
+    .arg("-I")
+    .arg(root().join("tests/c"));
     if let Ok(extra) = std::env::var("LSQ_TEST_CFLAGS") {
         cmd.args(extra.split_whitespace());
     }
@@ -74,13 +85,22 @@ fn compile_c_now(name: &str, link: Link) -> PathBuf {
     match link {
         Link::Static => {
             cmd.arg(artifacts_dir().join("liblsq.a"));
-            cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"]);
+            cmd.args([
+                "-lgcc_s",
+                "-lutil",
+                "-lrt",
+                "-lpthread",
+                "-lm",
+                "-ldl",
+                "-lc",
+            ]);
         }
         Link::Dynamic => {
             // The loader looks for the soname, liblsq.so.0, as an installed library would have it.
             let soname = out_dir.join("liblsq.so.0");
             let _ = std::fs::remove_file(&soname);
-            std::os::unix::fs::symlink(artifacts_dir().join("liblsq.so"), &soname).expect("soname link");
+            std::os::unix::fs::symlink(artifacts_dir().join("liblsq.so"), &soname)
+                .expect("soname link");
             cmd.arg("-L").arg(artifacts_dir()).arg("-llsq");
             cmd.arg(format!("-Wl,-rpath,{}", out_dir.display()));
             cmd.arg("-lpthread");
