@@ -161,10 +161,10 @@ static void popup_done(const lsq_result *result, void *user_data)
 			ctx->channel, ctx->session_id, ctx->user, result->message, result->message_id,
 			(unsigned int) result->attempts, (unsigned int) result->elapsed_ms);
 	} else {
-		ast_log(LOG_WARNING, "LsqPopup: not shown on %s (session %s, user %s): %s, HTTP %u: %s [%u attempt(s), %u ms]\n",
-			ctx->channel, ctx->session_id, ctx->user, lsq_status_str(result->status),
-			(unsigned int) result->http_status, result->message,
-			(unsigned int) result->attempts, (unsigned int) result->elapsed_ms);
+		ast_log(LOG_WARNING, "LsqPopup: not shown on %s (session %s, user %s): %s: %s [HTTP %u, %u attempt(s), %u ms]\n",
+			ctx->channel, ctx->session_id, ctx->user, lsq_status_str(result->status), result->message,
+			(unsigned int) result->http_status, (unsigned int) result->attempts,
+			(unsigned int) result->elapsed_ms);
 	}
 	ast_free(ctx);
 }
