@@ -126,10 +126,10 @@ static void popup_done(const lsq_result *result, void *user_data)
 			(unsigned int) result->attempts, (unsigned int) result->elapsed_ms);
 	} else {
 		switch_log_printf(SWITCH_CHANNEL_UUID_LOG(ctx->uuid), SWITCH_LOG_WARNING,
-			"lsq_popup: not shown (session %s, user %s): %s, HTTP %u: %s [%u attempt(s), %u ms]\n",
-			ctx->session_id, ctx->user, lsq_status_str(result->status),
-			(unsigned int) result->http_status, result->message,
-			(unsigned int) result->attempts, (unsigned int) result->elapsed_ms);
+			"lsq_popup: not shown (session %s, user %s): %s: %s [HTTP %u, %u attempt(s), %u ms]\n",
+			ctx->session_id, ctx->user, lsq_status_str(result->status), result->message,
+			(unsigned int) result->http_status, (unsigned int) result->attempts,
+			(unsigned int) result->elapsed_ms);
 	}
 	free(ctx);
 }
