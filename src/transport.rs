@@ -124,7 +124,7 @@ fn root_certs(options: &Options) -> Result<RootCerts, Error> {
         return Ok(RootCerts::WebPki);
     };
     let shown = path.display();
-    let pem = std::fs::read(path)
+    let pem = read_ca_file(path)
         .map_err(|e| Error::invalid(format!("ca_file: cannot read {shown}: {e}")))?;
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
@@ -140,6 +140,33 @@ fn root_certs(options: &Options) -> Result<RootCerts, Error> {
         )));
     }
     Ok(RootCerts::Specific(Arc::new(certs)))
+}
+
+/// A CA bundle is a few hundred KiB; anything past this is not one.
+const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads `path` only if it is a regular file, and at most
+/// [`MAX_CA_FILE_BYTES`]: a device (`/dev/zero`) would exhaust memory and a
+/// FIFO would block client creation forever.
+fn read_ca_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut pem = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_CA_FILE_BYTES + 1)
+        .read_to_end(&mut pem)?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "larger than 16 MiB",
+        ));
+    }
+    Ok(pem)
 }
 
 /// Maps a ureq failure. Never formats the ureq error itself: some variants
