@@ -3,9 +3,9 @@
 //! it cannot verify, trust what `ca_file` names, and refuse an unusable
 //! `ca_file` at creation. Through the C ABI, called in-process.
 
-mod support;
 #[path = "support/ffi.rs"]
 mod ffi;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -86,7 +86,11 @@ fn ca_file_with_a_private_ca_trusts_its_leaves_only() {
     // Another CA, even with a leaf of the right name, is an unknown issuer.
     let other = TestCa::new();
     let other_file = TempFile::with("other-ca.pem", other.ca_pem().as_bytes());
-    expect(emu.url(), &opts(&[("ca_file", other_file.path_str())]), LSQ_ERR_TLS);
+    expect(
+        emu.url(),
+        &opts(&[("ca_file", other_file.path_str())]),
+        LSQ_ERR_TLS,
+    );
     // The built-in roots do not know a private CA.
     expect(emu.url(), &opts(&[]), LSQ_ERR_TLS);
     assert_eq!(emu.count_with_status(200), 1);
@@ -104,7 +108,11 @@ fn a_certificate_for_another_name_is_refused() {
 
     // A name-only certificate does not cover the IP literal, and vice versa.
     let by_name = tls_emulator(ca.issue(&["localhost"]));
-    expect(&format!("https://127.0.0.1:{}", by_name.port()), &o, LSQ_ERR_TLS);
+    expect(
+        &format!("https://127.0.0.1:{}", by_name.port()),
+        &o,
+        LSQ_ERR_TLS,
+    );
     let by_ip = tls_emulator(ca.issue(&["127.0.0.1"]));
     expect(by_ip.url(), &o, LSQ_ERR_TLS);
     expect(&format!("https://127.0.0.1:{}", by_ip.port()), &o, LSQ_OK);
@@ -150,7 +158,10 @@ fn refused_ca_file(path: &str) -> String {
         DEFAULT_SECRET_KEY,
         &o,
     );
-    assert!(started.elapsed() < Duration::from_secs(2), "creation blocked");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "creation blocked"
+    );
     let reason = match made {
         Ok(_) => panic!("ca_file {path:?} was accepted"),
         Err(reason) => reason,
@@ -187,7 +198,10 @@ fn an_unreadable_or_malformed_ca_file_fails_client_creation() {
     );
 
     for (name, contents) in [
-        ("garbage.pem", b"this is not a certificate\n\x00\xff\xfe".to_vec()),
+        (
+            "garbage.pem",
+            b"this is not a certificate\n\x00\xff\xfe".to_vec(),
+        ),
         ("empty.pem", Vec::new()),
         // A PEM file, but with a key only: no certificate to trust.
         ("key-only.pem", id.key_pem.clone().into_bytes()),
@@ -257,14 +271,20 @@ fn a_hostile_server_behind_trusted_tls_still_ends_in_a_status() {
             },
             LSQ_ERR_RESPONSE,
         ),
-        (Fault::Garbage(b"\x16\x03\x01garbage".to_vec()), LSQ_ERR_RESPONSE),
+        (
+            Fault::Garbage(b"\x16\x03\x01garbage".to_vec()),
+            LSQ_ERR_RESPONSE,
+        ),
     ] {
         let name = fault.name();
         emu.push_fault(fault);
         let started = Instant::now();
         let (s, r) = c.show(&PopupData::documented(name));
         assert_eq!(s, want, "{name}: {} ({})", status_str(s), message(&r));
-        assert!(started.elapsed() < Duration::from_secs(5), "{name} took too long");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{name} took too long"
+        );
         assert_no_key(name, &message(&r));
     }
     let (s, _) = c.show(&PopupData::documented("after"));

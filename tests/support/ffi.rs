@@ -100,11 +100,7 @@ impl Opts {
     pub fn log_to(self, log: &Arc<LogLines>) -> Opts {
         // SAFETY: the pointer stays valid while `log` (held by the test) lives.
         let s = unsafe {
-            lsq_options_set_log_callback(
-                self.0,
-                Some(collect_log),
-                Arc::as_ptr(log) as *mut c_void,
-            )
+            lsq_options_set_log_callback(self.0, Some(collect_log), Arc::as_ptr(log) as *mut c_void)
         };
         assert_eq!(s, LSQ_OK);
         self
@@ -134,7 +130,12 @@ unsafe impl Sync for Client {}
 
 impl Client {
     /// `lsq_client_new_with_options`; the reason from `lsq_last_error()` on failure.
-    pub fn new(host: &str, access_key: &str, secret_key: &str, opts: &Opts) -> Result<Client, String> {
+    pub fn new(
+        host: &str,
+        access_key: &str,
+        secret_key: &str,
+        opts: &Opts,
+    ) -> Result<Client, String> {
         let (h, a, s) = (c(host), c(access_key), c(secret_key));
         // SAFETY: NUL-terminated strings, live options.
         let p = unsafe { lsq_client_new_with_options(h.as_ptr(), a.as_ptr(), s.as_ptr(), opts.0) };
@@ -280,10 +281,7 @@ impl LogLines {
 
     pub fn all(&self) -> String {
         let lines = self.lines.lock().unwrap();
-        lines
-            .iter()
-            .map(|(l, t)| format!("[{l}] {t}\n"))
-            .collect()
+        lines.iter().map(|(l, t)| format!("[{l}] {t}\n")).collect()
     }
 }
 
