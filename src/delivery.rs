@@ -40,15 +40,15 @@ pub(crate) fn deliver(
                 break Err(last_error.unwrap_or_else(|| expired(shared, too_late.earliest > now)))
             }
         };
-        if slot > now {
+        if slot.at > now {
             shared.logger.log(Level::Debug, || {
                 format!(
                     "call {}: waiting {} ms for a rate-limit slot",
                     popup.call_session_id,
-                    (slot - now).as_millis()
+                    (slot.at - now).as_millis()
                 )
             });
-            if !shared.sleep_until(slot) {
+            if !shared.sleep_until(slot.at) {
                 break Err(cancelled());
             }
         }
@@ -56,7 +56,9 @@ pub(crate) fn deliver(
         if report.attempts > 1 {
             shared.wire.add_retry();
         }
-        let verdict = match shared.transport.send(&body) {
+        let sent = shared.transport.send(&body);
+        shared.limiter().answered(slot, Instant::now());
+        let verdict = match sent {
             Ok(answer) => {
                 report.http_status = answer.status;
                 classify(answer)

@@ -1,11 +1,14 @@
 //! The client-side rate limiter, shared by the blocking and async paths.
 //!
 //! LeadSquared counts the requests of a whole account in a window of W
-//! seconds and refuses the (N+1)th. The limiter keeps the send times of this
-//! client's last N requests and gives each new request the first instant at
-//! which it is at least W (plus a safety margin: the server counts arrivals,
-//! not departures) after the Nth-last one. Any W-long window then holds at
-//! most N of our requests, whether the server's windows slide or are fixed.
+//! seconds and refuses the (N+1)th. The server counts *arrivals*, which we
+//! cannot see: a request arrives after it leaves, and before its answer
+//! comes back. So the limiter remembers, for this client's last N requests,
+//! the latest instant known for each: its answer's arrival once it has one,
+//! else its departure. A new request goes no earlier than W (plus a small
+//! margin for clock jitter) after the earliest of those N. Any W-long window
+//! of the server then holds at most N of our requests, whether its windows
+//! slide or are fixed, and however slow the network or the first connection.
 //!
 //! Slots are *reserved*: a caller learns its instant at once and sleeps
 //! outside the lock, so many threads can wait without holding anything, and
@@ -110,14 +113,24 @@ fn leading_number(s: &str) -> Option<(u64, &str)> {
 }
 
 /// The limiter's state. Not thread-safe by itself: the client keeps it
-/// behind a mutex and holds the lock only to reserve.
+/// behind a mutex and holds the lock only to reserve or record.
 #[derive(Debug)]
 pub struct Limiter {
     limit: Option<RateLimit>,
-    /// Reserved send instants, oldest first, at most `limit.requests` of them.
-    sent: VecDeque<Instant>,
+    /// This client's last requests, oldest first, at most `limit.requests`:
+    /// their ticket and the latest instant known for them.
+    recent: VecDeque<(u64, Instant)>,
+    next_ticket: u64,
     /// Nothing is sent before this (the server told us to wait).
     paused_until: Option<Instant>,
+}
+
+/// A reserved slot: send at `at`, then report the answer with [`Limiter::answered`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// When the request may leave.
+    pub at: Instant,
+    ticket: u64,
 }
 
 /// Why no slot was given.
@@ -133,7 +146,8 @@ impl Limiter {
         let capacity = limit.map_or(0, |l| l.requests as usize);
         Limiter {
             limit,
-            sent: VecDeque::with_capacity(capacity),
+            recent: VecDeque::with_capacity(capacity),
+            next_ticket: 0,
             paused_until: None,
         }
     }
@@ -144,31 +158,43 @@ impl Limiter {
     }
 
     /// Reserves the first slot at or after `now`, if it is not after `deadline`.
-    pub fn reserve(&mut self, now: Instant, deadline: Instant) -> Result<Instant, TooLate> {
-        let mut slot = now;
+    pub fn reserve(&mut self, now: Instant, deadline: Instant) -> Result<Slot, TooLate> {
+        let mut at = now;
         if let Some(paused) = self.paused_until {
-            slot = slot.max(paused);
+            at = at.max(paused);
         }
         if let Some(limit) = self.limit {
-            // Never hand out a slot before one already handed out: keeps `sent` ordered.
-            if let Some(&last) = self.sent.back() {
-                slot = slot.max(last);
-            }
-            if self.sent.len() >= limit.requests as usize {
-                let nth_last = self.sent[self.sent.len() - limit.requests as usize];
-                slot = slot.max(nth_last + limit.window + limit.margin());
+            if self.recent.len() >= limit.requests as usize {
+                // `recent` holds exactly the last N requests: the earliest of them bounds the window.
+                let earliest = self.recent.iter().map(|&(_, t)| t).min().unwrap_or(now);
+                at = at.max(earliest + limit.window + limit.margin());
             }
         }
-        if slot > deadline {
-            return Err(TooLate { earliest: slot });
+        if at > deadline {
+            return Err(TooLate { earliest: at });
         }
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
         if let Some(limit) = self.limit {
-            self.sent.push_back(slot);
-            while self.sent.len() > limit.requests as usize {
-                self.sent.pop_front();
+            self.recent.push_back((ticket, at));
+            while self.recent.len() > limit.requests as usize {
+                self.recent.pop_front();
             }
         }
-        Ok(slot)
+        Ok(Slot { at, ticket })
+    }
+
+    /// Records that the request of `slot` got its answer (or failed) at
+    /// `at`: it reached the server no later than that.
+    pub fn answered(&mut self, slot: Slot, at: Instant) {
+        if let Some(entry) = self
+            .recent
+            .iter_mut()
+            .rev()
+            .find(|(t, _)| *t == slot.ticket)
+        {
+            entry.1 = entry.1.max(at);
+        }
     }
 
     /// The server refused with a rate limit: send nothing before `until`.
@@ -185,8 +211,8 @@ impl Limiter {
         };
         if adopt {
             self.limit = Some(server);
-            while self.sent.len() > server.requests as usize {
-                self.sent.pop_front();
+            while self.recent.len() > server.requests as usize {
+                self.recent.pop_front();
             }
         }
         adopt
@@ -252,7 +278,9 @@ mod tests {
         let mut limiter = Limiter::new(Some(l));
         let t0 = Instant::now();
         let far = t0 + Duration::from_secs(3600);
-        let slots: Vec<Instant> = (0..15).map(|_| limiter.reserve(t0, far).unwrap()).collect();
+        let slots: Vec<Instant> = (0..15)
+            .map(|_| limiter.reserve(t0, far).unwrap().at)
+            .collect();
         for (i, s) in slots.iter().enumerate().skip(5) {
             assert!(*s >= slots[i - 5] + l.window() + l.margin());
         }
@@ -269,7 +297,7 @@ mod tests {
             .reserve(t0, t0 + Duration::from_secs(1))
             .unwrap_err();
         assert!(late.earliest >= t0 + Duration::from_secs(5));
-        assert_eq!(limiter.sent.len(), 1);
+        assert_eq!(limiter.recent.len(), 1);
     }
 
     #[test]
@@ -279,7 +307,7 @@ mod tests {
         let mut limiter = Limiter::new(None);
         limiter.pause_until(t0 + Duration::from_secs(2));
         assert_eq!(
-            limiter.reserve(t0, far).unwrap(),
+            limiter.reserve(t0, far).unwrap().at,
             t0 + Duration::from_secs(2)
         );
         let mut limiter = Limiter::new(Some(limit(25, 5)));
@@ -289,7 +317,24 @@ mod tests {
         assert!(limiter.learn(limit(3, 1)));
         assert!(!limiter.learn(limit(25, 5)));
         assert_eq!(limiter.limit(), Some(limit(3, 1)));
-        let next = limiter.reserve(t0, far).unwrap();
+        let next = limiter.reserve(t0, far).unwrap().at;
         assert!(next >= t0 + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_slow_answer_pushes_the_window_back() {
+        let l = limit(1, 1);
+        let mut limiter = Limiter::new(Some(l));
+        let t0 = Instant::now();
+        let far = t0 + Duration::from_secs(3600);
+        let first = limiter.reserve(t0, far).unwrap();
+        assert_eq!(first.at, t0);
+        // Its answer came 700 ms later: it may have reached the server just then.
+        limiter.answered(first, t0 + Duration::from_millis(700));
+        let second = limiter.reserve(t0, far).unwrap().at;
+        assert_eq!(
+            second,
+            t0 + Duration::from_millis(700) + l.window() + l.margin()
+        );
     }
 }

@@ -77,8 +77,18 @@ fn rate_limit_steady_never_trips_the_server() {
         &[("LSQ_TEST_MODE", "steady")],
         Duration::from_secs(60),
     );
+    let requests = emu.requests();
+    let t0 = requests.first().map(|r| r.arrived);
+    let arrivals: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{}ms:{}", (r.arrived - t0.unwrap()).as_millis(), r.status))
+        .collect();
     assert_passed("rate_limit steady", &out);
-    assert_eq!(emu.count_with_status(429), 0, "the server answered 429");
+    assert_eq!(
+        emu.count_with_status(429),
+        0,
+        "the server answered 429: {arrivals:?}"
+    );
     assert_eq!(emu.count_with_status(200), 15);
 }
 

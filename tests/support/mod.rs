@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use lsq_emulator::{Config, Emulator, Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
@@ -57,7 +57,33 @@ pub fn compile_c(name: &str, link: Link) -> PathBuf {
     exe
 }
 
+/// `cargo test` builds the library only as an rlib for the Rust tests; the C
+/// programs need liblsq.a and liblsq.so of the same sources and profile, so
+/// build them once per test process (incremental, usually instant).
+fn build_c_libraries() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let profile = artifacts_dir()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_string();
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "lsq", "--lib"])
+            .current_dir(root());
+        if profile != "debug" {
+            cmd.args(["--profile", &profile]);
+        }
+        let status = cmd
+            .status()
+            .expect("run cargo build for liblsq.a/liblsq.so");
+        assert!(status.success(), "cargo build of liblsq failed");
+    });
+}
+
 fn compile_c_now(name: &str, link: Link) -> PathBuf {
+    build_c_libraries();
     let out_dir = artifacts_dir().join("c-tests");
     std::fs::create_dir_all(&out_dir).expect("c-tests dir");
     let exe = out_dir.join(format!("{name}-{link:?}").to_lowercase());
