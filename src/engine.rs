@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::delivery::{cancelled, deliver};
 use crate::error::{Error, ErrorKind};
@@ -167,7 +167,11 @@ fn run_guarded(shared: &Shared, job: &Job) -> Report {
 /// Shutdown: stop intake, let the queue drain until the grace period ends,
 /// then cancel the rest and interrupt requests in flight, and join.
 pub(crate) fn shutdown(shared: &Shared, workers: Vec<JoinHandle<()>>) {
-    let deadline = Instant::now() + shared.limits.shutdown_timeout;
+    // The grace period ends a little before shutdown_timeout, so that
+    // cancelling, interrupting and joining fit inside it: the caller gets
+    // control back within shutdown_timeout (plus its own callbacks' time).
+    let total = shared.limits.shutdown_timeout;
+    let deadline = Instant::now() + total - (total / 10).min(Duration::from_millis(100));
     {
         let mut state = shared.state();
         state.closing = true;
