@@ -31,6 +31,7 @@ pub(crate) fn deliver(
     let mut report = Report::unsent(Error::new(ErrorKind::Internal, ""), Duration::ZERO);
     let mut retries_left = shared.limits.max_retries;
     let mut failures = 0u32;
+    let mut limited = 0u32;
     let mut last_error: Option<Error> = None;
     let outcome = loop {
         let now = Instant::now();
@@ -83,11 +84,17 @@ pub(crate) fn deliver(
                         });
                     }
                 }
-                let pause = retry_after.unwrap_or_else(|| {
-                    limiter
-                        .limit()
-                        .map_or(DEFAULT_LIMIT_PAUSE, |l| l.window() + l.margin())
-                });
+                // Never sooner than the backoff: a server that says "retry
+                // now" (Retry-After: 0, a past date) over and over would
+                // otherwise be hammered until max_age.
+                limited = limited.saturating_add(1);
+                let pause = retry_after
+                    .unwrap_or_else(|| {
+                        limiter
+                            .limit()
+                            .map_or(DEFAULT_LIMIT_PAUSE, |l| l.window() + l.margin())
+                    })
+                    .max(backoff(limited));
                 let resume = Instant::now().checked_add(pause);
                 match resume {
                     Some(resume) if resume <= deadline => {
