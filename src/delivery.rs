@@ -77,13 +77,7 @@ pub(crate) fn deliver(
             } => {
                 shared.wire.add_rate_limited();
                 let mut limiter = shared.limiter();
-                if let Some(limit) = server_limit {
-                    if limiter.learn(limit) {
-                        shared.logger.log(Level::Info, || {
-                            format!("server limit learned: now sending at most {limit}")
-                        });
-                    }
-                }
+                let learned = server_limit.filter(|&limit| limiter.learn(limit));
                 // Never sooner than the backoff: a server that says "retry
                 // now" (Retry-After: 0, a past date) over and over would
                 // otherwise be hammered until max_age.
@@ -96,10 +90,18 @@ pub(crate) fn deliver(
                     })
                     .max(backoff(limited));
                 let resume = Instant::now().checked_add(pause);
+                if let Some(at) = resume.filter(|&at| at <= deadline) {
+                    limiter.pause_until(at);
+                }
+                // Log only after the lock is released: the host's log callback may call us.
+                drop(limiter);
+                if let Some(limit) = learned {
+                    shared.logger.log(Level::Info, || {
+                        format!("server limit learned: now sending at most {limit}")
+                    });
+                }
                 match resume {
                     Some(resume) if resume <= deadline => {
-                        limiter.pause_until(resume);
-                        drop(limiter);
                         shared.logger.log(Level::Warn, || {
                             format!(
                                 "call {}: rate limited by the server, retrying in {} ms",
@@ -110,7 +112,6 @@ pub(crate) fn deliver(
                         last_error = Some(error);
                     }
                     _ => {
-                        drop(limiter);
                         shared.logger.log(Level::Warn, || {
                             format!("call {}: rate limited; the server's wait ({} s) passes max_age_ms: giving up", popup.call_session_id, pause.as_secs())
                         });
