@@ -1,5 +1,6 @@
 //! The client: created once, shared by every call thread, freed last.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -102,12 +103,26 @@ impl Client {
             state.counters.submitted += 1;
             state.counters.in_flight += 1;
         }
-        let report = deliver(
-            &self.shared,
-            popup,
-            started,
-            started + self.shared.limits.max_age,
-        );
+        // A panic inside (a bug) becomes an Internal report, as on the async
+        // path, so the popup does not stay counted in flight forever (flush
+        // and free would then wait for it until their timeouts).
+        let report = catch_unwind(AssertUnwindSafe(|| {
+            deliver(
+                &self.shared,
+                popup,
+                started,
+                started + self.shared.limits.max_age,
+            )
+        }))
+        .unwrap_or_else(|_| {
+            Report::unsent(
+                Error::new(
+                    ErrorKind::Internal,
+                    "internal error: a panic inside liblsq was caught",
+                ),
+                started.elapsed(),
+            )
+        });
         self.shared.state().counters.finished(report.error_kind());
         report
     }
