@@ -45,7 +45,7 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_lsq_load);
 SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_lsq_shutdown);
 SWITCH_MODULE_DEFINITION(mod_lsq, mod_lsq_load, mod_lsq_shutdown, NULL);
 
-#define POPUP_SYNTAX "<lead_id> <user> [source] [destination] [display] [inbound|outbound] [tag]"
+#define POPUP_SYNTAX "<lead_id> [user] [source] [destination] [display] [inbound|outbound] [tag]"
 #define API_SYNTAX "status|reload"
 
 /* What lsq_popup needs from one load of lsq.conf.  Immutable once published
@@ -331,7 +331,7 @@ static void set_status(switch_channel_t *channel, const char *value)
 	switch_channel_set_variable(channel, "lsq_status", value);
 }
 
-/* lsq_popup <lead_id> <user> [source] [destination] [display] [direction] [tag]
+/* lsq_popup <lead_id> [user] [source] [destination] [display] [direction] [tag]
  * Separated by spaces (quote a value with spaces in '...'; the tag, last, may
  * have spaces anyway), or by commas with FreeSWITCH's "^^," prefix. */
 SWITCH_STANDARD_APP(lsq_popup_function)
@@ -341,20 +341,18 @@ SWITCH_STANDARD_APP(lsq_popup_function)
 	char *mydata;
 	const char *uuid = switch_core_session_get_uuid(session);
 	const char *user, *session_id, *direction, *result;
-	const char *cid_num, *dest_num, *call_uuid;
+	const char *cid_num, *dest_num, *call_uuid, *dialed_user, *agent;
 	struct popup_ctx *ctx;
 	lsq_popup popup = { 0 };
 	lsq_status res;
 
 	if (zstr(data) || !(mydata = switch_core_session_strdup(session, data))
-		|| switch_separate_string(mydata, ' ', argv, sizeof(argv) / sizeof(argv[0])) < 2) {
+		|| switch_separate_string(mydata, ' ', argv, sizeof(argv) / sizeof(argv[0])) < 1) {
 		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_WARNING,
 			"lsq_popup: usage: lsq_popup %s\n", POPUP_SYNTAX);
 		set_status(channel, "INVALID");
 		return;
 	}
-	user = argv[1];
-
 	direction = arg_or(argv[5], "inbound");
 	if (!strcasecmp(direction, "inbound")) {
 		popup.direction = LSQ_INBOUND;
@@ -371,6 +369,21 @@ SWITCH_STANDARD_APP(lsq_popup_function)
 	cid_num = switch_channel_get_variable(channel, "caller_id_number");
 	dest_num = switch_channel_get_variable(channel, "destination_number");
 	call_uuid = switch_channel_get_variable(channel, "call_uuid");
+	/* On a leg rung through user/1001 (bridge, originate), dialed_user is the
+	 * agent being rung: the default user and DestinationNumber there.  This
+	 * is what lets one "{execute_on_ring='lsq_popup ...'}user/1001,user/1002"
+	 * serve every agent, since FreeSWITCH refuses a ${...} left in a channel
+	 * variable for the agent's leg to expand. */
+	dialed_user = switch_channel_get_variable(channel, "dialed_user");
+	agent = !zstr(dialed_user) ? dialed_user : switch_str_nil(dest_num);
+
+	user = arg_or(argv[1], switch_str_nil(dialed_user));
+	if (zstr(user)) {
+		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_WARNING,
+			"lsq_popup: no user given, and no ${dialed_user} on this leg\n");
+		set_status(channel, "INVALID");
+		return;
+	}
 
 	if (!(ctx = calloc(1, sizeof(*ctx)))) {
 		set_status(channel, "ERROR");
@@ -381,7 +394,7 @@ SWITCH_STANDARD_APP(lsq_popup_function)
 
 	popup.lead_id = argv[0];
 	popup.source_number = arg_or(argv[2], switch_str_nil(cid_num));
-	popup.destination_number = arg_or(argv[3], switch_str_nil(dest_num));
+	popup.destination_number = arg_or(argv[3], agent);
 
 	/* The read lock keeps globals.current (and its client) alive until the
 	 * submit returns; submitting never blocks, so it is held only briefly. */
