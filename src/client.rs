@@ -147,7 +147,12 @@ impl Client {
         };
         let submitted = engine::submit(&self.shared, job);
         if let Err(e) = &submitted {
-            self.shared.logger.log(Level::Warn, || {
+            // A duplicate is the expected outcome of a ring-all queue, not a problem.
+            let level = match e.kind() {
+                ErrorKind::Duplicate => Level::Debug,
+                _ => Level::Warn,
+            };
+            self.shared.logger.log(level, || {
                 format!("call {}: not queued: {e}", popup.call_session_id)
             });
         }
