@@ -20,8 +20,8 @@ pub enum AuthMode {
     Header,
 }
 
-/// Which proxy to use.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which proxy to use. `Debug` hides credentials in the proxy URL.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ProxySetting {
     /// `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (and `NO_PROXY`) from the environment.
     FromEnvironment,
@@ -29,6 +29,22 @@ pub enum ProxySetting {
     None,
     /// This proxy URL (`http://host:port`, `socks5://host:port`, ...).
     Url(String),
+}
+
+impl std::fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxySetting::FromEnvironment => f.write_str("FromEnvironment"),
+            ProxySetting::None => f.write_str("None"),
+            // http://user:password@proxy:3128 -> http://***@proxy:3128
+            ProxySetting::Url(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    write!(f, "Url({}://***{})", &url[..scheme_end], &url[at..])
+                }
+                _ => write!(f, "Url({url})"),
+            },
+        }
+    }
 }
 
 /// Everything configurable about a client. `Options::default()` gives the
@@ -275,6 +291,18 @@ mod tests {
         assert_eq!(o.proxy, ProxySetting::None);
         o.set("rate_limit", "0").unwrap();
         assert_eq!(o.rate_limit, None);
+    }
+
+    #[test]
+    fn debug_hides_proxy_credentials() {
+        let mut o = Options::default();
+        o.set("proxy", "http://pbx:s3cret@proxy.example:3128")
+            .unwrap();
+        let debug = format!("{o:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("http://***@proxy.example:3128"),
+            "{debug}"
+        );
     }
 
     #[test]
