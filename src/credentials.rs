@@ -35,17 +35,19 @@ impl Credentials {
         &self.secret_key
     }
 
-    /// `text` with every occurrence of either key (raw or URL-encoded)
-    /// replaced by `***`.
+    /// `text` with every occurrence of either key (raw, or URL-encoded with
+    /// upper- or lower-case hex digits) replaced by `***`.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
         for key in [self.access_key.as_str(), self.secret_key.as_str()] {
-            if out.contains(key) {
-                out = out.replace(key, "***");
-            }
             let encoded = Zeroizing::new(crate::wire::url_encode(key));
-            if out.contains(encoded.as_str()) {
-                out = out.replace(encoded.as_str(), "***");
+            // A server that re-encodes what it got may use either case:
+            // .NET's UrlEncode writes %2f, where we send %2F.
+            let lower = Zeroizing::new(lower_case_escapes(&encoded));
+            for form in [key, encoded.as_str(), lower.as_str()] {
+                if out.contains(form) {
+                    out = out.replace(form, "***");
+                }
             }
         }
         out
@@ -56,6 +58,24 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Credentials { access_key: ***, secret_key: *** }")
     }
+}
+
+/// `%2F` -> `%2f`: the hex digits of each escape in lower case, the rest as is.
+fn lower_case_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex_left = 0;
+    for c in encoded.chars() {
+        if hex_left > 0 {
+            out.push(c.to_ascii_lowercase());
+            hex_left -= 1;
+        } else {
+            if c == '%' {
+                hex_left = 2;
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn check(field: &str, key: &str) -> Result<(), Error> {
@@ -89,6 +109,10 @@ mod tests {
         assert_eq!(
             c.scrub("bad key u$AK-visible? and SK%20zq9%2F%2B"),
             "bad key *** and ***"
+        );
+        assert_eq!(
+            c.scrub("as .NET echoes it: u%24AK-visible%3f SK%20zq9%2f%2b"),
+            "as .NET echoes it: *** ***"
         );
     }
 }
