@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::popup::Popup;
 use crate::report::Report;
-use crate::response::{classify, Verdict};
+use crate::response::{classify, Delivered, Verdict};
 use crate::shared::Shared;
 use crate::wire;
 
@@ -142,9 +142,15 @@ pub(crate) fn deliver(
             Verdict::Retryable(error) | Verdict::Final(error) => break Err(error),
         }
     };
-    // A server may echo what it was sent: scrub the keys from anything it said.
-    report.outcome =
-        outcome.map_err(|e| Error::new(e.kind(), shared.credentials.scrub(e.message())));
+    // A server may echo what it was sent: scrub the keys from anything it
+    // said, in a success answer too.
+    let scrub = |text: &str| shared.credentials.scrub(text);
+    report.outcome = outcome
+        .map(|d| Delivered {
+            message_id: scrub(&d.message_id),
+            message: scrub(&d.message),
+        })
+        .map_err(|e| Error::new(e.kind(), scrub(e.message())));
     report.elapsed = started.elapsed();
     if let Err(e) = &report.outcome {
         shared.logger.log(Level::Error, || {
