@@ -37,6 +37,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod log;
+mod net;
 mod options;
 mod popup;
 mod ratelimit;

@@ -74,7 +74,7 @@ impl Transport {
             )
         });
         Ok(Transport {
-            agent: config.new_agent(),
+            agent: crate::net::agent(config),
             url: wire::url(endpoint, credentials, options.auth),
             header_keys,
         })
