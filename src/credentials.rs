@@ -12,6 +12,10 @@ use crate::error::Error;
 pub struct Credentials {
     access_key: Zeroizing<String>,
     secret_key: Zeroizing<String>,
+    /// What [`Credentials::scrub`] replaces, in order: for each key, the raw
+    /// key, its URL encoding, and that encoding with lower-case hex digits.
+    /// Built once: scrub runs on every popup's answer.
+    forms: Vec<Zeroizing<String>>,
 }
 
 impl Credentials {
@@ -19,9 +23,18 @@ impl Credentials {
     pub fn new(access_key: &str, secret_key: &str) -> Result<Credentials, Error> {
         check("access_key", access_key)?;
         check("secret_key", secret_key)?;
+        let mut forms = Vec::with_capacity(6);
+        for key in [access_key, secret_key] {
+            let encoded = Zeroizing::new(crate::wire::url_encode(key));
+            // A server that re-encodes what it got may use either case:
+            // .NET's UrlEncode writes %2f, where we send %2F.
+            let lower = Zeroizing::new(lower_case_escapes(&encoded));
+            forms.extend([Zeroizing::new(key.to_string()), encoded, lower]);
+        }
         Ok(Credentials {
             access_key: Zeroizing::new(access_key.to_string()),
             secret_key: Zeroizing::new(secret_key.to_string()),
+            forms,
         })
     }
 
@@ -39,15 +52,9 @@ impl Credentials {
     /// upper- or lower-case hex digits) replaced by `***`.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for key in [self.access_key.as_str(), self.secret_key.as_str()] {
-            let encoded = Zeroizing::new(crate::wire::url_encode(key));
-            // A server that re-encodes what it got may use either case:
-            // .NET's UrlEncode writes %2f, where we send %2F.
-            let lower = Zeroizing::new(lower_case_escapes(&encoded));
-            for form in [key, encoded.as_str(), lower.as_str()] {
-                if out.contains(form) {
-                    out = out.replace(form, "***");
-                }
+        for form in &self.forms {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "***");
             }
         }
         out
