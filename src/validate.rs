@@ -30,6 +30,10 @@ pub fn text(field: &str, value: &str) -> Result<(), Error> {
             value.len()
         )));
     }
+    // Printable ASCII has no control character: skip decoding chars then.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
         return Err(Error::invalid(format!(
             "{field}: control character U+{:04X} is not allowed",
@@ -52,7 +56,13 @@ pub fn required_text(field: &str, value: &str) -> Result<(), Error> {
 /// A phone number: digits, `+`, `-`, space, `(`, `)`, `.`, with at least one digit.
 pub fn phone_number(field: &str, value: &str) -> Result<(), Error> {
     required_text(field, value)?;
-    if let Some(c) = value
+    let allowed =
+        |b: u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b' ' | b'(' | b')' | b'.');
+    if value.bytes().all(allowed) {
+        if value.bytes().any(|b| b.is_ascii_digit()) {
+            return Ok(());
+        }
+    } else if let Some(c) = value
         .chars()
         .find(|c| !(c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.')))
     {
@@ -71,13 +81,13 @@ pub fn phone_number(field: &str, value: &str) -> Result<(), Error> {
 /// A GUID: 8-4-4-4-12 hexadecimal digits.
 pub fn guid(field: &str, value: &str) -> Result<(), Error> {
     required_text(field, value)?;
-    let groups: Vec<&str> = value.split('-').collect();
-    let lengths_ok = groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12]);
-    if !lengths_ok
-        || !groups
-            .iter()
-            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
+    // 8-4-4-4-12: dashes at 8, 13, 18 and 23 of 36 bytes, hex digits elsewhere.
+    let is_guid = value.len() == 36
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    if !is_guid {
         return Err(Error::invalid(format!(
             "{field}: must be a GUID of 8-4-4-4-12 hexadecimal digits"
         )));
@@ -187,5 +197,51 @@ mod tests {
         }
         .validate()
         .unwrap();
+    }
+
+    /// The fast paths accept and refuse exactly what the plain rules do.
+    #[test]
+    fn fast_paths_match_the_plain_rules() {
+        use proptest::prelude::*;
+        fn plain_guid(v: &str) -> bool {
+            let groups: Vec<&str> = v.split('-').collect();
+            groups.len() == 5
+                && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12])
+                && groups
+                    .iter()
+                    .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        }
+        fn plain_phone(v: &str) -> bool {
+            v.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.'))
+                && v.bytes().any(|b| b.is_ascii_digit())
+        }
+        let ok_text = |v: &str| v.len() <= MAX_FIELD_BYTES && !v.chars().any(char::is_control);
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let strategy = prop_oneof![
+            "[0-9a-fA-F-]{0,40}",
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-gA-G]{4}-[0-9a-f]{4}-[0-9a-fA-F]{12}-?",
+            "[0-9+() .-]{0,20}[a\\u{80}\\u{9f}\\u{7f}\\n]?[0-9+() .-]{0,5}",
+            any::<String>(),
+        ];
+        runner
+            .run(&strategy, |v| {
+                let base = ok_text(&v) && !v.is_empty();
+                prop_assert_eq!(
+                    guid("f", &v).is_ok(),
+                    base && plain_guid(&v),
+                    "guid {:?}",
+                    v
+                );
+                prop_assert_eq!(
+                    phone_number("f", &v).is_ok(),
+                    base && plain_phone(&v),
+                    "phone {:?}",
+                    v
+                );
+                prop_assert_eq!(text("f", &v).is_ok(), ok_text(&v), "text {:?}", v);
+                Ok(())
+            })
+            .unwrap();
     }
 }
