@@ -1,7 +1,6 @@
 //! What goes on the wire: the URL (with the keys, when in the query) and the
 //! JSON body with exactly the documented names.
 
-use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
@@ -9,35 +8,78 @@ use crate::endpoint::{Endpoint, API_PATH};
 use crate::options::AuthMode;
 use crate::popup::Popup;
 
-/// The body. Field order follows LeadSquared's documentation.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Body<'a> {
-    source_number: &'a str,
-    destination_number: &'a str,
-    display_number: &'a str,
-    direction: &'a str,
-    call_session_id: &'a str,
-    lead_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tag: Option<&'a str>,
-    user_id: &'a str,
+/// The JSON body of a popup: the documented names in the documented order,
+/// `Tag` only when given. Written by hand (serde_json's exact output, checked
+/// by a test) into one right-sized buffer: it is on every popup's path.
+pub fn body(popup: &Popup<'_>) -> Vec<u8> {
+    let tag = popup.tag();
+    let fields = [
+        popup.source_number,
+        popup.destination_number,
+        popup.display_number,
+        popup.direction.as_str(),
+        popup.call_session_id,
+        popup.lead_id,
+        tag.unwrap_or(""),
+        popup.user_id,
+    ];
+    // The names and punctuation take 160 bytes; escapes rarely add any.
+    let mut out = Vec::with_capacity(176 + fields.iter().map(|f| f.len()).sum::<usize>());
+    let field = |out: &mut Vec<u8>, name: &str, value: &str| {
+        out.extend_from_slice(name.as_bytes());
+        json_string(out, value);
+    };
+    field(&mut out, "{\"SourceNumber\":", popup.source_number);
+    field(
+        &mut out,
+        ",\"DestinationNumber\":",
+        popup.destination_number,
+    );
+    field(&mut out, ",\"DisplayNumber\":", popup.display_number);
+    field(&mut out, ",\"Direction\":", popup.direction.as_str());
+    field(&mut out, ",\"CallSessionId\":", popup.call_session_id);
+    field(&mut out, ",\"LeadId\":", popup.lead_id);
+    if let Some(tag) = tag {
+        field(&mut out, ",\"Tag\":", tag);
+    }
+    field(&mut out, ",\"UserId\":", popup.user_id);
+    out.push(b'}');
+    out
 }
 
-/// The JSON body of a popup.
-pub fn body(popup: &Popup<'_>) -> Vec<u8> {
-    let body = Body {
-        source_number: popup.source_number,
-        destination_number: popup.destination_number,
-        display_number: popup.display_number,
-        direction: popup.direction.as_str(),
-        call_session_id: popup.call_session_id,
-        lead_id: popup.lead_id,
-        tag: popup.tag(),
-        user_id: popup.user_id,
-    };
-    // Serialising borrowed strings into a Vec cannot fail.
-    serde_json::to_vec(&body).unwrap_or_default()
+/// A JSON string as serde_json writes it: `"` and `\` escaped, control
+/// characters below U+0020 as `\b \t \n \f \r` or `\u00xx`, the rest as is.
+fn json_string(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = value.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain..i]);
+        plain = i + 1;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]),
+        }
+    }
+    out.extend_from_slice(&bytes[plain..]);
+    out.push(b'"');
 }
 
 /// The full request URL; with query auth it carries the keys, so it is
@@ -114,5 +156,72 @@ mod tests {
             url(&e, &c, AuthMode::Header).as_str(),
             "http://127.0.0.1:8080/v2/Telephony.svc/ShowAgentPopup"
         );
+    }
+
+    /// The reference: serde_json over the documented struct.
+    fn serde_body(p: &Popup<'_>) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Body<'a> {
+            source_number: &'a str,
+            destination_number: &'a str,
+            display_number: &'a str,
+            direction: &'a str,
+            call_session_id: &'a str,
+            lead_id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tag: Option<&'a str>,
+            user_id: &'a str,
+        }
+        serde_json::to_vec(&Body {
+            source_number: p.source_number,
+            destination_number: p.destination_number,
+            display_number: p.display_number,
+            direction: p.direction.as_str(),
+            call_session_id: p.call_session_id,
+            lead_id: p.lead_id,
+            tag: p.tag(),
+            user_id: p.user_id,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn body_is_byte_for_byte_what_serde_json_writes() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let text = prop_oneof![any::<String>(), "[\\x00-\\x7f\"\\\\]{0,12}"];
+        let strategy = (
+            (text.clone(), text.clone(), text.clone(), any::<bool>()),
+            (
+                text.clone(),
+                text.clone(),
+                proptest::option::of(text.clone()),
+                text,
+            ),
+        );
+        runner
+            .run(&strategy, |((s, d, n, out), (c, l, t, u))| {
+                let p = Popup {
+                    source_number: &s,
+                    destination_number: &d,
+                    display_number: &n,
+                    direction: if out {
+                        Direction::Outbound
+                    } else {
+                        Direction::Inbound
+                    },
+                    call_session_id: &c,
+                    lead_id: &l,
+                    user_id: &u,
+                    tag: t.as_deref(),
+                };
+                prop_assert_eq!(
+                    String::from_utf8(body(&p)).unwrap(),
+                    String::from_utf8(serde_body(&p)).unwrap()
+                );
+                Ok(())
+            })
+            .unwrap();
     }
 }
