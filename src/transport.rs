@@ -2,9 +2,10 @@
 //! headers and how to turn every transport failure into the contract's
 //! statuses, with reasons that never carry the URL (it may hold the keys).
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::Arc;
 
+use ureq::http::header::{HeaderValue, CONTENT_TYPE};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy, Timeout};
 use zeroize::Zeroizing;
@@ -85,7 +86,7 @@ impl Transport {
         let mut request = self
             .agent
             .post(self.url.as_str())
-            .header("Content-Type", "application/json");
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some((access, secret)) = &self.header_keys {
             request = request
                 .header("x-LSQ-AccessKey", access.as_str())
@@ -98,12 +99,17 @@ impl Transport {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // Room for a popup answer up front: no small probing reads, one
+        // read for the body and one for its end (read_to_vec starts empty).
+        let mut body = Vec::with_capacity(1024);
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_BODY_BYTES)
-            .read_to_vec()
-            .map_err(map_error);
+            .reader()
+            .read_to_end(&mut body)
+            .map(|_| body)
+            .map_err(|e| map_error(e.into()));
         Ok(HttpAnswer {
             status,
             body,
