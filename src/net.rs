@@ -14,9 +14,10 @@
 //!   afresh in [`Direct::connect`], within the same timeouts ureq would
 //!   apply, so no connection is ever made to a stale address;
 //! - [`Socket`] keeps its socket non-blocking, queues what ureq writes until
-//!   ureq waits for input (then head and body leave in one `send`), waits
-//!   with `poll` for the remaining budget, and probes with one
-//!   `recv(MSG_PEEK)`.
+//!   ureq waits for input (then head and body leave in one `send`), reads
+//!   at once and waits with `poll` for the remaining budget only when
+//!   nothing is there yet, and probes with one `recv(MSG_PEEK)`; an
+//!   address literal is parsed without ureq's lookup thread.
 //!
 //! TLS (rustls) wraps [`Socket`] exactly as it wraps ureq's own TCP
 //! transport. With a proxy, everything goes through ureq's default
@@ -24,7 +25,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant as StdInstant;
@@ -88,7 +89,7 @@ impl Dns {
             }
         }
         let timeout = phase_timeout(details.config, details.now, Timeout::Resolve, details.now);
-        let addrs = DefaultResolver::default().resolve(details.uri, details.config, timeout)?;
+        let addrs = resolve(details.uri, details.config, timeout)?;
         self.remember(details.uri, &addrs, false);
         Ok(addrs)
     }
@@ -128,10 +129,30 @@ impl Resolver for SharedDns {
                 return Ok(r.addrs.clone());
             }
         }
-        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+        let addrs = resolve(uri, config, timeout)?;
         self.0.remember(uri, &addrs, true);
         Ok(addrs)
     }
+}
+
+/// ureq's resolution, without its lookup thread for an IP address: an
+/// address literal is parsed, never looked up, so it cannot time out.
+fn resolve(uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, Error> {
+    let literal = uri.host().is_some_and(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok()
+    });
+    let timeout = if literal {
+        NextTimeout {
+            after: Duration::NotHappening,
+            ..timeout
+        }
+    } else {
+        timeout
+    };
+    DefaultResolver::default().resolve(uri, config, timeout)
 }
 
 /// The timeout ureq gives `phase` (Resolve or Connect) when the call
@@ -412,9 +433,11 @@ impl Transport for Socket {
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
         let timeout = timeout.for_read();
         let deadline = deadline(timeout)?;
-        // An answer cannot be there before its request left: wait first then.
-        let mut ready = self.buffers.queued == 0;
         self.flush(deadline, timeout.reason)?;
+        // Read before waiting, even right after sending: on loopback or with
+        // the server on this CPU, its wake-up usually runs it (and its answer
+        // arrives) before this thread would reach poll().
+        let mut ready = true;
         loop {
             if !ready {
                 self.wait(libc::POLLIN, deadline, timeout.reason)?;
@@ -487,6 +510,15 @@ impl SocketBuffers {
             self.input.resize(self.filled + at_least, 0);
         }
         &mut self.input[self.filled..]
+    }
+}
+
+impl Drop for SocketBuffers {
+    fn drop(&mut self) {
+        // The request line carries the keys (query auth): wipe what the
+        // connection sent and received when it goes.
+        zeroize::Zeroize::zeroize(&mut self.output);
+        zeroize::Zeroize::zeroize(&mut self.input);
     }
 }
 
@@ -672,6 +704,17 @@ mod tests {
             9090,
             "another target is resolved, not reused"
         );
+    }
+
+    #[test]
+    fn an_address_literal_is_parsed_without_a_lookup_thread() {
+        // An already spent budget: the threaded lookup would time out at once.
+        let spent = within(0);
+        for (uri, port) in [("http://127.0.0.1:81/", 81), ("https://[::1]:82/", 82)] {
+            let uri: Uri = uri.parse().unwrap();
+            let addrs = resolve(&uri, &Config::default(), spent).unwrap();
+            assert_eq!(addrs[0].port(), port);
+        }
     }
 
     #[test]
