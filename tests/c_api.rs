@@ -128,18 +128,44 @@ fn header_compiles_as_c99_and_cpp11() {
     let header = root().join("include/lsq.h");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let c99 = std::process::Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only", "-x", "c"])
+        .args([
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Wpedantic",
+            "-Werror",
+            "-fsyntax-only",
+            "-x",
+            "c",
+        ])
         .arg(&header)
         .output()
         .expect("run the C compiler");
-    assert!(c99.status.success(), "C99: {}", String::from_utf8_lossy(&c99.stderr));
+    assert!(
+        c99.status.success(),
+        "C99: {}",
+        String::from_utf8_lossy(&c99.stderr)
+    );
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     let cpp11 = std::process::Command::new(&cxx)
-        .args(["-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only", "-x", "c++"])
+        .args([
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Wpedantic",
+            "-Werror",
+            "-fsyntax-only",
+            "-x",
+            "c++",
+        ])
         .arg(&header)
         .output();
     match cpp11 {
-        Ok(out) => assert!(out.status.success(), "C++11: {}", String::from_utf8_lossy(&out.stderr)),
+        Ok(out) => assert!(
+            out.status.success(),
+            "C++11: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
         // CI installs g++ (.ci/run); a machine without a C++ compiler cannot check this part.
         Err(e) => eprintln!("C++11 check not run: {cxx}: {e}"),
     }
