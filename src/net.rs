@@ -422,7 +422,7 @@ impl Transport for Socket {
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
         let timeout = timeout.for_write();
         let deadline = deadline(timeout)?;
-        self.buffers.queued += amount;
+        self.buffers.queue(amount);
         // Keep at least half the buffer free for ureq's next write.
         if self.buffers.queued > self.buffers.output.len() / 2 {
             self.flush(deadline, timeout.reason)?;
@@ -473,6 +473,8 @@ struct SocketBuffers {
     output: Vec<u8>,
     /// `output[..queued]` waits to be sent.
     queued: usize,
+    /// `output[..written]` has held data: what drop wipes.
+    written: usize,
 }
 
 impl SocketBuffers {
@@ -486,15 +488,17 @@ impl SocketBuffers {
             progress: false,
             output: Vec::new(),
             queued: 0,
+            written: 0,
         }
     }
 
     fn allocate(&mut self) {
-        if self.output.len() < self.output_size {
-            self.output.resize(self.output_size, 0);
+        if self.output.is_empty() {
+            // Zeroed by the allocator: pages never written are never touched.
+            self.output = vec![0; self.output_size];
         }
-        if self.input.len() < self.input_size {
-            self.input.resize(self.input_size, 0);
+        if self.input.is_empty() {
+            self.input = vec![0; self.input_size];
         }
     }
 
@@ -511,13 +515,19 @@ impl SocketBuffers {
         }
         &mut self.input[self.filled..]
     }
+
+    /// Marks `amount` more bytes as queued for sending.
+    fn queue(&mut self, amount: usize) {
+        self.queued += amount;
+        self.written = self.written.max(self.queued);
+    }
 }
 
 impl Drop for SocketBuffers {
     fn drop(&mut self) {
         // The request line carries the keys (query auth): wipe what the
         // connection sent and received when it goes.
-        zeroize::Zeroize::zeroize(&mut self.output);
+        zeroize::Zeroize::zeroize(&mut self.output[..self.written]);
         zeroize::Zeroize::zeroize(&mut self.input);
     }
 }
