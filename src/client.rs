@@ -63,7 +63,14 @@ impl Client {
         shared.test_panic("client_new");
         let shared = Arc::new(shared);
         let workers = engine::spawn_workers(&shared, options.workers)?;
-        shared.logger.log(Level::Info, || {
+        // The client exists before anything calls the host's log sink: if that
+        // panics, dropping the client still stops and joins the workers.
+        let client = Client {
+            shared,
+            workers,
+            shut_down: false,
+        };
+        client.shared.logger.log(Level::Info, || {
             let limit = options
                 .rate_limit
                 .map_or("off".to_string(), |l| l.to_string());
@@ -73,11 +80,7 @@ impl Client {
                 options.workers
             )
         });
-        Ok(Client {
-            shared,
-            workers,
-            shut_down: false,
-        })
+        Ok(client)
     }
 
     /// Shows a popup, blocking until it ends in a report: validation, the

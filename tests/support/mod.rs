@@ -86,7 +86,13 @@ fn compile_c_now(name: &str, link: Link) -> PathBuf {
     build_c_libraries();
     let out_dir = artifacts_dir().join("c-tests");
     std::fs::create_dir_all(&out_dir).expect("c-tests dir");
-    let exe = out_dir.join(format!("{name}-{link:?}").to_lowercase());
+    // Per test binary: runners that start test binaries in parallel
+    // (nextest) must not rewrite each other's executables.
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let exe = out_dir.join(format!("{name}-{link:?}-{binary}").to_lowercase());
     let source = root().join("tests/c").join(format!("{name}.c"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let mut cmd = Command::new(&cc);
