@@ -26,10 +26,11 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant as StdInstant;
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
 use ureq::config::Config;
 use ureq::http::uri::{Authority, Scheme};
 use ureq::http::Uri;
@@ -357,7 +358,7 @@ impl Socket {
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(libc::POLLOUT, deadline, reason)?
+                    self.wait(PollFlags::OUT, deadline, reason)?
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -370,38 +371,33 @@ impl Socket {
     /// with `Timeout(reason)` at `deadline`.
     fn wait(
         &self,
-        events: libc::c_short,
+        events: PollFlags,
         deadline: Option<StdInstant>,
         reason: Timeout,
     ) -> Result<(), Error> {
         loop {
-            let ms = match deadline {
-                None => -1,
+            let timeout = match deadline {
+                None => None,
                 Some(d) => {
                     let left = d.saturating_duration_since(StdInstant::now());
                     if left.is_zero() {
                         return Err(Error::Timeout(reason));
                     }
-                    // Round up: never wake before the deadline and spin.
-                    libc::c_int::try_from(left.as_nanos().div_ceil(1_000_000))
-                        .unwrap_or(libc::c_int::MAX)
+                    // Whole milliseconds, rounded up: never wake before the deadline and spin.
+                    let ms = left.as_nanos().div_ceil(1_000_000);
+                    let left =
+                        std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+                    Some(Timespec::try_from(left).unwrap_or(Timespec {
+                        tv_sec: i64::MAX,
+                        tv_nsec: 0,
+                    }))
                 }
             };
-            let mut fd = libc::pollfd {
-                fd: self.stream.as_raw_fd(),
-                events,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd, for the duration of the call.
-            let n = unsafe { libc::poll(&mut fd, 1, ms) };
-            if n > 0 {
-                return Ok(());
-            }
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e.into());
-                }
+            let mut fds = [PollFd::new(&self.stream, events)];
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(n) if n > 0 => return Ok(()),
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => return Err(io::Error::from(e).into()),
             }
         }
     }
@@ -440,7 +436,7 @@ impl Transport for Socket {
         let mut ready = true;
         loop {
             if !ready {
-                self.wait(libc::POLLIN, deadline, timeout.reason)?;
+                self.wait(PollFlags::IN, deadline, timeout.reason)?;
             }
             let input = self.buffers.input_append_buf();
             match (&*self.stream).read(input) {
