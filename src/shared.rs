@@ -111,21 +111,9 @@ impl Shared {
 
     /// Sleeps until `until`, or until shutdown cancels; returns false when cancelled.
     pub fn sleep_until(&self, until: Instant) -> bool {
-        let mut state = self.state();
-        loop {
-            if state.cancelling {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= until {
-                return true;
-            }
-            state = self
-                .wake_sleepers
-                .wait_timeout(state, until - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        self.wait_for(&self.wake_sleepers, until, true, |s| {
+            s.cancelling.then_some(false)
+        })
     }
 
     pub fn is_cancelling(&self) -> bool {
@@ -134,17 +122,30 @@ impl Shared {
 
     /// Waits until nothing is queued or in flight, or `deadline`; returns whether idle.
     pub fn wait_idle(&self, deadline: Instant) -> bool {
+        self.wait_for(&self.became_idle, deadline, false, |s| {
+            (s.queue.is_empty() && s.counters.in_flight == 0).then_some(true)
+        })
+    }
+
+    /// Waits on `condvar` until `answer` has one for the state, or until
+    /// `deadline`, which answers `at_deadline`.
+    fn wait_for(
+        &self,
+        condvar: &Condvar,
+        deadline: Instant,
+        at_deadline: bool,
+        answer: impl Fn(&State) -> Option<bool>,
+    ) -> bool {
         let mut state = self.state();
         loop {
-            if state.queue.is_empty() && state.counters.in_flight == 0 {
-                return true;
+            if let Some(answer) = answer(&state) {
+                return answer;
             }
             let now = Instant::now();
             if now >= deadline {
-                return false;
+                return at_deadline;
             }
-            state = self
-                .became_idle
+            state = condvar
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;

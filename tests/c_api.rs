@@ -64,19 +64,25 @@ fn async_exactly_once_queue_full_dedup_and_misuse() {
     assert_eq!(emu.count_with_status(200), 800 + 3 + 2);
 }
 
-#[test]
-fn rate_limit_steady_never_trips_the_server() {
+/// Runs tests/c/rate_limit.c in `mode` against a server limiting to `n` per second.
+fn run_rate_limit(n: u32, mode: &str) -> (Emulator, std::process::Output) {
     let emu = emulator(Config {
-        rate_limit: Some((5, Duration::from_secs(1))),
+        rate_limit: Some((n, Duration::from_secs(1))),
         ..Config::default()
     });
     let exe = compile_c("rate_limit", Link::Static);
     let out = run_c(
         &exe,
         &emu,
-        &[("LSQ_TEST_MODE", "steady")],
+        &[("LSQ_TEST_MODE", mode)],
         Duration::from_secs(60),
     );
+    (emu, out)
+}
+
+#[test]
+fn rate_limit_steady_never_trips_the_server() {
+    let (emu, out) = run_rate_limit(5, "steady");
     let requests = emu.requests();
     let t0 = requests.first().map(|r| r.arrived);
     let arrivals: Vec<String> = requests
@@ -94,17 +100,7 @@ fn rate_limit_steady_never_trips_the_server() {
 
 #[test]
 fn rate_limit_is_learned_from_the_server() {
-    let emu = emulator(Config {
-        rate_limit: Some((3, Duration::from_secs(1))),
-        ..Config::default()
-    });
-    let exe = compile_c("rate_limit", Link::Static);
-    let out = run_c(
-        &exe,
-        &emu,
-        &[("LSQ_TEST_MODE", "learn")],
-        Duration::from_secs(60),
-    );
+    let (emu, out) = run_rate_limit(3, "learn");
     assert_passed("rate_limit learn", &out);
     let limited = emu.count_with_status(429);
     assert!(limited <= 3, "{limited} rate-limit answers");
