@@ -37,13 +37,7 @@ test:
 demo:
 	./examples-c/demo.sh
 
-$(RELEASE)/lsq.pc: lsq.pc.in Makefile
-	@mkdir -p $(RELEASE)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' lsq.pc.in > $@
-
-install: release $(RELEASE)/lsq.pc
+install: release
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 755 $(RELEASE)/liblsq.so $(DESTDIR)$(LIBDIR)/liblsq.so.$(VERSION)
 	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/liblsq.so.$(VERSION)
@@ -52,7 +46,11 @@ install: release $(RELEASE)/lsq.pc
 	$(INSTALL) -m 644 $(RELEASE)/liblsq.a $(DESTDIR)$(LIBDIR)/liblsq.a
 	$(STRIP) --strip-debug $(DESTDIR)$(LIBDIR)/liblsq.a
 	$(INSTALL) -m 644 include/lsq.h $(DESTDIR)$(INCLUDEDIR)/lsq.h
-	$(INSTALL) -m 644 $(RELEASE)/lsq.pc $(DESTDIR)$(PKGCONFIGDIR)/lsq.pc
+	# lsq.pc names this PREFIX: generated at each install, never cached.
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' lsq.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/lsq.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/lsq.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/liblsq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/liblsq.so.$(SOVERSION) \
