@@ -193,6 +193,8 @@ pub fn assert_passed(name: &str, output: &Output) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // What the program measured (shown with `cargo test -- --nocapture`).
+    print!("{name}: {}", String::from_utf8_lossy(&output.stdout));
 }
 
 /// Asserts neither key appears in `text`, raw or URL-encoded.
