@@ -1,13 +1,12 @@
 //! The client: created once, shared by every call thread, freed last.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::credentials::Credentials;
 use crate::dedup::Dedup;
-use crate::delivery::deliver;
+use crate::delivery::deliver_guarded;
 use crate::endpoint::Endpoint;
 use crate::engine;
 use crate::error::{Error, ErrorKind};
@@ -93,39 +92,17 @@ impl Client {
         }
         {
             let mut state = self.shared.state();
-            if state
-                .dedup
-                .is_duplicate(started, popup.call_session_id, popup.user_id)
-            {
-                state.counters.duplicates += 1;
-                return Report::unsent(duplicate(), started.elapsed());
+            if let Err(e) = state.admit(started, popup, None) {
+                return Report::unsent(e, started.elapsed());
             }
-            state
-                .dedup
-                .accept(started, popup.call_session_id, popup.user_id);
-            state.counters.submitted += 1;
             state.counters.in_flight += 1;
         }
-        // A panic inside (a bug) becomes an Internal report, as on the async
-        // path, so the popup does not stay counted in flight forever (flush
-        // and free would then wait for it until their timeouts).
-        let report = catch_unwind(AssertUnwindSafe(|| {
-            deliver(
-                &self.shared,
-                popup,
-                started,
-                started + self.shared.limits.max_age,
-            )
-        }))
-        .unwrap_or_else(|_| {
-            Report::unsent(
-                Error::new(
-                    ErrorKind::Internal,
-                    "internal error: a panic inside liblsq was caught",
-                ),
-                started.elapsed(),
-            )
-        });
+        let report = deliver_guarded(
+            &self.shared,
+            popup,
+            started,
+            started + self.shared.limits.max_age,
+        );
         self.shared.state().counters.finished(report.error_kind());
         report
     }
@@ -232,13 +209,6 @@ impl std::fmt::Debug for Client {
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn duplicate() -> Error {
-    Error::new(
-        ErrorKind::Duplicate,
-        "duplicate: a popup with this call_session_id and user_id was accepted within dedup_window_ms",
-    )
 }
 
 fn far_future() -> Instant {

@@ -2,6 +2,7 @@
 //! slot, send, and on a rate limit, a connect failure or a 502/503/504 wait
 //! and try again, never past the popup's deadline.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
@@ -161,6 +162,30 @@ pub(crate) fn deliver(
         });
     }
     report
+}
+
+/// [`deliver`], with a panic inside (a bug) turned into an Internal report:
+/// the popup still ends exactly once, so its callback runs and it does not
+/// stay counted in flight (flush and free would wait for it until their
+/// timeouts).
+pub(crate) fn deliver_guarded(
+    shared: &Shared,
+    popup: &Popup<'_>,
+    started: Instant,
+    deadline: Instant,
+) -> Report {
+    catch_unwind(AssertUnwindSafe(|| {
+        deliver(shared, popup, started, deadline)
+    }))
+    .unwrap_or_else(|_| {
+        Report::unsent(
+            Error::new(
+                ErrorKind::Internal,
+                "internal error: a panic inside liblsq was caught",
+            ),
+            started.elapsed(),
+        )
+    })
 }
 
 /// Exponential backoff with equal jitter: half fixed, half random, so

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::delivery::{cancelled, deliver};
+use crate::delivery::{cancelled, deliver_guarded};
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::report::Report;
@@ -64,28 +64,11 @@ pub(crate) fn submit(shared: &Shared, job: Job) -> Result<(), Error> {
             "the client is shutting down: popup not queued",
         ));
     }
-    let popup = job.popup.as_popup();
-    if state
-        .dedup
-        .is_duplicate(job.queued_at, popup.call_session_id, popup.user_id)
-    {
-        state.counters.duplicates += 1;
-        return Err(crate::client::duplicate());
-    }
-    if state.queue.len() >= shared.limits.queue_capacity {
-        state.counters.dropped += 1;
-        return Err(Error::new(
-            ErrorKind::QueueFull,
-            format!(
-                "queue full ({} popups waiting): popup not queued",
-                state.queue.len()
-            ),
-        ));
-    }
-    state
-        .dedup
-        .accept(job.queued_at, popup.call_session_id, popup.user_id);
-    state.counters.submitted += 1;
+    state.admit(
+        job.queued_at,
+        &job.popup.as_popup(),
+        Some(shared.limits.queue_capacity),
+    )?;
     state.queue.push_back(job);
     let wake = state.idle_workers > 0;
     drop(state);
@@ -150,18 +133,7 @@ fn run_guarded(shared: &Shared, job: &Job) -> Report {
     shared.logger.log(Level::Debug, || {
         format!("call {}: sending", popup.call_session_id)
     });
-    catch_unwind(AssertUnwindSafe(|| {
-        deliver(shared, &popup, job.queued_at, job.deadline)
-    }))
-    .unwrap_or_else(|_| {
-        Report::unsent(
-            Error::new(
-                ErrorKind::Internal,
-                "internal error: a panic inside liblsq was caught",
-            ),
-            job.queued_at.elapsed(),
-        )
-    })
+    deliver_guarded(shared, &popup, job.queued_at, job.deadline)
 }
 
 /// Shutdown: stop intake, let the queue drain until the grace period ends,

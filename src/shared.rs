@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::credentials::Credentials;
 use crate::dedup::Dedup;
+use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
-use crate::popup::OwnedPopup;
+use crate::popup::{OwnedPopup, Popup};
 use crate::ratelimit::Limiter;
 use crate::report::Report;
 use crate::stats::{Counters, WireCounters};
@@ -37,6 +38,43 @@ pub(crate) struct State {
     pub cancelling: bool,
     /// Workers waiting for work, so a submit wakes one only when needed.
     pub idle_workers: usize,
+}
+
+impl State {
+    /// Takes a valid popup in, or refuses it (counting why): a duplicate of
+    /// one accepted within the dedup window, or, for the async queue with
+    /// `queue_capacity`, a full queue. Taken in, it is remembered for dedup
+    /// and counted as submitted.
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        popup: &Popup<'_>,
+        queue_capacity: Option<usize>,
+    ) -> Result<(), Error> {
+        if self
+            .dedup
+            .is_duplicate(now, popup.call_session_id, popup.user_id)
+        {
+            self.counters.duplicates += 1;
+            return Err(Error::new(
+                ErrorKind::Duplicate,
+                "duplicate: a popup with this call_session_id and user_id was accepted within dedup_window_ms",
+            ));
+        }
+        if queue_capacity.is_some_and(|capacity| self.queue.len() >= capacity) {
+            self.counters.dropped += 1;
+            return Err(Error::new(
+                ErrorKind::QueueFull,
+                format!(
+                    "queue full ({} popups waiting): popup not queued",
+                    self.queue.len()
+                ),
+            ));
+        }
+        self.dedup.accept(now, popup.call_session_id, popup.user_id);
+        self.counters.submitted += 1;
+        Ok(())
+    }
 }
 
 /// Settings the delivery loop reads.
