@@ -1,6 +1,8 @@
 //! Status codes, `lsq_status_str` and `lsq_version`.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr, CString};
+
+use once_cell::sync::Lazy;
 
 use crate::error::{Error, ErrorKind};
 
@@ -63,31 +65,20 @@ pub extern "C" fn lsq_status_str(status: lsq_status) -> *const c_char {
     ffi_boundary!(c"internal error".as_ptr(), { status_cstr(status).as_ptr() })
 }
 
-fn status_cstr(status: lsq_status) -> &'static std::ffi::CStr {
-    if status == LSQ_OK {
-        return c"ok";
-    }
-    match ErrorKind::from_code(status.into()) {
-        Some(ErrorKind::InvalidArgument) => c"invalid argument: nothing was sent",
-        Some(ErrorKind::BadRequest) => c"bad request (HTTP 400)",
-        Some(ErrorKind::Unauthorized) => {
-            c"unauthorized (HTTP 401): check the keys and the regional host"
-        }
-        Some(ErrorKind::NotFound) => c"not found (HTTP 404)",
-        Some(ErrorKind::RateLimited) => c"rate limited by the server",
-        Some(ErrorKind::Server) => c"server error (HTTP 5xx)",
-        Some(ErrorKind::Http) => c"unexpected HTTP status",
-        Some(ErrorKind::Timeout) => c"timed out waiting for the answer",
-        Some(ErrorKind::Connect) => c"could not connect, or the connection closed before an answer",
-        Some(ErrorKind::Tls) => c"TLS handshake or certificate failure",
-        Some(ErrorKind::Response) => c"the server's answer is not the documented shape",
-        Some(ErrorKind::QueueFull) => c"queue full: the popup was not queued",
-        Some(ErrorKind::Expired) => c"expired: not sent within max_age_ms",
-        Some(ErrorKind::Cancelled) => c"cancelled: the client was freed first",
-        Some(ErrorKind::Internal) => c"internal error in liblsq",
-        Some(ErrorKind::Duplicate) => c"duplicate popup within dedup_window_ms: not sent",
-        None => c"unknown status",
-    }
+/// The core's descriptions as C strings, built once: index 0 is success,
+/// index n the ErrorKind with code n. One source of text for Rust and C.
+static DESCRIPTIONS: Lazy<Vec<CString>> = Lazy::new(|| {
+    std::iter::once("ok")
+        .chain(ErrorKind::ALL.iter().map(|kind| kind.description()))
+        .map(|text| CString::new(text).unwrap_or_default())
+        .collect()
+});
+
+fn status_cstr(status: lsq_status) -> &'static CStr {
+    usize::try_from(status)
+        .ok()
+        .and_then(|i| DESCRIPTIONS.get(i))
+        .map_or(c"unknown status", CString::as_c_str)
 }
 
 /// The library's version, "0.1.0". Static; never free it.
