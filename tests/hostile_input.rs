@@ -757,27 +757,17 @@ fn a_rust_completion_that_panics_does_not_kill_the_worker() {
     }
     let client =
         lsq::Client::new(emu.url(), DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options).unwrap();
-    fn popup(session: &str) -> lsq::Popup<'_> {
-        lsq::Popup {
-            source_number: SOURCE,
-            destination_number: DESTINATION,
-            display_number: DISPLAY,
-            direction: lsq::Direction::Inbound,
-            call_session_id: session,
-            lead_id: LEAD,
-            user_id: USER,
-            tag: None,
-        }
-    }
     for i in 0..3 {
         let session = format!("panics-{i}");
         client
-            .show_agent_popup_async(&popup(&session), |_| panic!("a host completion panicked"))
+            .show_agent_popup_async(&documented_popup(&session), |_| {
+                panic!("a host completion panicked")
+            })
             .unwrap();
     }
     let (tx, rx) = std::sync::mpsc::channel();
     client
-        .show_agent_popup_async(&popup("after"), move |r| tx.send(r).unwrap())
+        .show_agent_popup_async(&documented_popup("after"), move |r| tx.send(r).unwrap())
         .unwrap();
     let report = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(report.outcome.is_ok(), "{report:?}");

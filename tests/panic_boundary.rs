@@ -147,16 +147,7 @@ fn the_rust_api_reports_the_panic_too() {
     options.set("test_panic", "deliver").unwrap();
     let client =
         lsq::Client::new(emu.url(), DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options).unwrap();
-    let popup = lsq::Popup {
-        source_number: SOURCE,
-        destination_number: DESTINATION,
-        display_number: DISPLAY,
-        direction: lsq::Direction::Inbound,
-        call_session_id: "rust",
-        lead_id: LEAD,
-        user_id: USER,
-        tag: None,
-    };
+    let popup = documented_popup("rust");
     let report = client.show_agent_popup(&popup);
     assert_eq!(report.error_kind(), Some(lsq::ErrorKind::Internal));
     let (tx, rx) = std::sync::mpsc::channel();

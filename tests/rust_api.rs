@@ -10,20 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lsq::{Client, Direction, ErrorKind, Level, Logger, Options, Popup, Report};
+use lsq::{Client, ErrorKind, Level, Logger, Options, Popup, Report};
 use support::*;
 
 fn popup(call_session_id: &str) -> Popup<'_> {
-    Popup {
-        source_number: "+91-8611795988",
-        destination_number: "+91-8971373363",
-        display_number: "+91-8611795989",
-        direction: Direction::Inbound,
-        call_session_id,
-        lead_id: "f5c7e023-653c-11e7-b25c-023cca4497b9",
-        user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088d",
-        tag: None,
-    }
+    documented_popup(call_session_id)
 }
 
 fn client(emu: &Emulator, settings: &[(&str, &str)]) -> Client {

@@ -439,16 +439,7 @@ fn run_case(case: &Case, auth: &str, seen: &Seen) {
     }));
     seen.add(format!("{tag}: Options Debug"), format!("{options:?}"));
     let client = lsq::Client::new(&s.host, CANARY_ACCESS, CANARY_SECRET, options).unwrap();
-    let popup = |session| lsq::Popup {
-        source_number: SOURCE,
-        destination_number: DESTINATION,
-        display_number: DISPLAY,
-        direction: lsq::Direction::Inbound,
-        call_session_id: session,
-        lead_id: LEAD,
-        user_id: USER,
-        tag: None,
-    };
+    let popup = documented_popup;
     if !cancelled {
         if expired {
             assert!(client.show_agent_popup(&popup("rust-slot")).outcome.is_ok());

@@ -11,12 +11,8 @@ use std::time::{Duration, Instant};
 
 pub use lsq::ffi::*;
 
-/// A documented popup's fields, as LeadSquared's documentation shows them.
-pub const SOURCE: &str = "+91-8611795988";
-pub const DESTINATION: &str = "+91-8971373363";
-pub const DISPLAY: &str = "+91-8611795989";
-pub const LEAD: &str = "f5c7e023-653c-11e7-b25c-023cca4497b9";
-pub const USER: &str = "dd908e91-c5c9-11e5-8de3-22000aa5088d";
+/// A documented popup's fields (defined once, in the shared support module).
+pub use super::support::{DESTINATION, DISPLAY, LEAD, SOURCE, USER};
 
 /// A NUL-terminated copy of `s` (which must not hold a NUL).
 pub fn c(s: &str) -> CString {

@@ -9,6 +9,27 @@ use std::time::Duration;
 
 pub use lsq_emulator::{Config, Emulator, Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
+/// A documented popup's fields, as LeadSquared's documentation shows them.
+pub const SOURCE: &str = "+91-8611795988";
+pub const DESTINATION: &str = "+91-8971373363";
+pub const DISPLAY: &str = "+91-8611795989";
+pub const LEAD: &str = "f5c7e023-653c-11e7-b25c-023cca4497b9";
+pub const USER: &str = "dd908e91-c5c9-11e5-8de3-22000aa5088d";
+
+/// The documented popup (inbound, no tag) for the Rust API.
+pub fn documented_popup(call_session_id: &str) -> lsq::Popup<'_> {
+    lsq::Popup {
+        source_number: SOURCE,
+        destination_number: DESTINATION,
+        display_number: DISPLAY,
+        direction: lsq::Direction::Inbound,
+        call_session_id,
+        lead_id: LEAD,
+        user_id: USER,
+        tag: None,
+    }
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
