@@ -23,6 +23,8 @@ all: release
 
 release:
 	$(CARGO) build --release -p lsq -p lsq-emulator
+	# A program linked against the build tree asks the loader for the soname.
+	ln -sf liblsq.so $(RELEASE)/liblsq.so.$(SOVERSION)
 
 # Regenerate include/lsq.h from src/ffi with the pinned cbindgen.
 header:

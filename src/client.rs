@@ -1,35 +1,37 @@
 //! The client: created once, shared by every call thread, freed last.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::api::popup::Popup;
 use crate::credentials::Credentials;
-use crate::dedup::Dedup;
-use crate::delivery::deliver_guarded;
-use crate::endpoint::Endpoint;
-use crate::engine;
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
+use crate::net::endpoint::Endpoint;
+use crate::net::transport::Transport;
 use crate::options::Options;
-use crate::popup::Popup;
-use crate::ratelimit::Limiter;
 use crate::report::Report;
-use crate::shared::{Job, Limits, Shared};
+use crate::sched::dedup::Dedup;
+use crate::sched::delivery::deliver_popup_guarded;
+use crate::sched::ratelimit::Limiter;
+use crate::sched::shared::{Job, Limits, Shared};
+use crate::sched::workers as engine;
 use crate::stats::{self, Stats};
-use crate::transport::Transport;
 
 /// A LeadSquared client. Thread-safe: share it (`&Client`) between threads.
 /// Dropping it shuts it down as [`Client::shutdown`] does.
 pub struct Client {
     shared: Arc<Shared>,
-    workers: Vec<JoinHandle<()>>,
-    shut_down: bool,
+    /// The workers, until shutdown takes them to join (then empty: shutdown
+    /// is idempotent).
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Client {
     /// Creates a client for `host` (see [`Endpoint::parse`]) with the keys
-    /// and options. Does no network I/O; reads `ca_file` if set; starts the
+    /// and options. Checks every option ([`Options::validate`]), whatever
+    /// built them; does no network I/O; reads `ca_file` if set; starts the
     /// async workers.
     pub fn new(
         host: &str,
@@ -37,6 +39,7 @@ impl Client {
         secret_key: &str,
         options: Options,
     ) -> Result<Client, Error> {
+        options.validate()?;
         let endpoint = Endpoint::parse(host, options.allow_http)?;
         let credentials = Credentials::new(access_key, secret_key)?;
         let transport = Transport::new(&endpoint, &credentials, &options)?;
@@ -66,8 +69,7 @@ impl Client {
         // panics, dropping the client still stops and joins the workers.
         let client = Client {
             shared,
-            workers,
-            shut_down: false,
+            workers: Mutex::new(workers),
         };
         client.shared.logger.log(Level::Info, || {
             let limit = options
@@ -90,20 +92,16 @@ impl Client {
         if let Err(e) = popup.validate() {
             return Report::unsent(e, started.elapsed());
         }
-        {
-            let mut state = self.shared.state();
-            if let Err(e) = state.admit(started, popup, None) {
-                return Report::unsent(e, started.elapsed());
-            }
-            state.counters.in_flight += 1;
+        if let Err(e) = self.shared.begin_blocking(started, popup) {
+            return Report::unsent(e, started.elapsed());
         }
-        let report = deliver_guarded(
+        let report = deliver_popup_guarded(
             &self.shared,
             popup,
             started,
             started + self.shared.limits.max_age,
         );
-        self.shared.state().counters.finished(report.error_kind());
+        self.shared.finish(report.error_kind());
         report
     }
 
@@ -172,16 +170,20 @@ impl Client {
     /// Stops taking popups, lets queued ones finish for `shutdown_timeout`,
     /// cancels the rest, and returns when every callback has returned and
     /// every worker has ended. Refused from one of this client's callbacks.
-    /// Idempotent.
-    pub fn shutdown(&mut self) -> Result<(), Error> {
+    /// Idempotent: a second call (from any thread) waits for the first to
+    /// finish and returns.
+    pub fn shutdown(&self) -> Result<(), Error> {
         if engine::is_own_worker(&self.shared) {
             return Err(Error::invalid(
                 "free called from a callback of the same client: it would wait on itself",
             ));
         }
-        if !self.shut_down {
-            self.shut_down = true;
-            engine::shutdown(&self.shared, std::mem::take(&mut self.workers));
+        // Held through the whole shutdown, so a concurrent second call
+        // returns only once the first has joined every worker.
+        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        if !workers.is_empty() {
+            engine::shutdown(&self.shared, std::mem::take(&mut *workers));
+            drop(workers);
             self.shared
                 .logger
                 .log(Level::Info, || "client shut down".to_string());

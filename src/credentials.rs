@@ -7,6 +7,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::net::url::url_encode;
 
 /// The keys. `Debug` never shows them.
 pub struct Credentials {
@@ -25,7 +26,7 @@ impl Credentials {
         check("secret_key", secret_key)?;
         let mut forms = Vec::with_capacity(6);
         for key in [access_key, secret_key] {
-            let encoded = Zeroizing::new(crate::wire::url_encode(key));
+            let encoded = Zeroizing::new(url_encode(key));
             // A server that re-encodes what it got may use either case:
             // .NET's UrlEncode writes %2f, where we send %2F.
             let lower = Zeroizing::new(lower_case_escapes(&encoded));
@@ -85,10 +86,21 @@ fn lower_case_escapes(encoded: &str) -> String {
     out
 }
 
+/// The shortest key accepted. LeadSquared's keys are 30 to 40 characters;
+/// a key of a few letters cannot be one, and scrubbing it from messages
+/// would mangle every word that holds those letters.
+pub(crate) const MIN_KEY_BYTES: usize = 8;
+
 fn check(field: &str, key: &str) -> Result<(), Error> {
     if key.is_empty() {
         return Err(Error::invalid(format!(
             "{field}: is required and must not be empty"
+        )));
+    }
+    if key.len() < MIN_KEY_BYTES {
+        return Err(Error::invalid(format!(
+            "{field}: {} byte(s) is too short for a LeadSquared key (at least {MIN_KEY_BYTES}; copy the whole key from LeadSquared's API and Webhooks settings)",
+            key.len()
         )));
     }
     if key.len() > 512 {
@@ -111,7 +123,7 @@ mod tests {
         let c = Credentials::new("u$AK-visible?", "SK zq9/+").unwrap();
         let debug = format!("{c:?}");
         assert!(!debug.contains("AK-visible") && !debug.contains("zq9"));
-        let e = Credentials::new("AK\nline", "x").unwrap_err();
+        let e = Credentials::new("AK\nline-long", "secret-long").unwrap_err();
         assert!(!e.message().contains("AK"));
         assert_eq!(
             c.scrub("bad key u$AK-visible? and SK%20zq9%2F%2B"),
@@ -120,6 +132,31 @@ mod tests {
         assert_eq!(
             c.scrub("as .NET echoes it: u%24AK-visible%3f SK%20zq9%2f%2b"),
             "as .NET echoes it: *** ***"
+        );
+    }
+}
+
+#[cfg(test)]
+mod short_keys {
+    use super::*;
+
+    /// Keys of a letter or two are refused with a reason that does not
+    /// repeat them, so they can never mangle a message by being scrubbed.
+    #[test]
+    fn short_keys_are_refused_with_a_reason() {
+        for (access, secret, field) in [
+            ("e", "a-long-secret-key", "access_key"),
+            ("a-long-access-key", "o", "secret_key"),
+            ("1234567", "a-long-secret-key", "access_key"),
+        ] {
+            let e = Credentials::new(access, secret).unwrap_err();
+            assert!(e.message().starts_with(field), "{}", e.message());
+            assert!(e.message().contains("too short"), "{}", e.message());
+        }
+        let c = Credentials::new("12345678", "abcdefgh").unwrap();
+        assert_eq!(
+            c.scrub("network error: uncategorized error"),
+            "network error: uncategorized error"
         );
     }
 }

@@ -69,7 +69,8 @@ impl ErrorKind {
     }
 
     /// The kind with this status number, if any (0 is success, not a kind).
-    pub fn from_code(code: i64) -> Option<ErrorKind> {
+    #[cfg(test)]
+    fn from_code(code: i64) -> Option<ErrorKind> {
         ErrorKind::ALL
             .iter()
             .copied()

@@ -31,38 +31,30 @@
 // All unsafe code lives in the C layer; the compiler holds the rest of the crate to it.
 #![deny(unsafe_code)]
 
+pub mod api;
 mod client;
 mod credentials;
-mod dedup;
-mod delivery;
-mod endpoint;
-mod engine;
 mod error;
 mod log;
 mod net;
 mod options;
-mod popup;
-mod ratelimit;
 mod report;
-mod response;
-mod shared;
+pub mod sched;
 mod stats;
-mod transport;
-mod validate;
-mod wire;
 
 #[allow(unsafe_code)]
 pub mod ffi;
 
+#[doc(hidden)]
+pub use api::answer::fuzz_judge;
+pub use api::fields::MAX_FIELD_BYTES;
+pub use api::popup::{Delivered, Direction, OwnedPopup, Popup, PATH as API_PATH};
 pub use client::Client;
-pub use endpoint::{Endpoint, API_PATH};
 pub use error::{Error, ErrorKind};
 pub use log::{Level, LogSink, Logger};
+pub use net::endpoint::Endpoint;
+pub use net::transport::MAX_BODY_BYTES;
 pub use options::{AuthMode, Options, ProxySetting, KEYS as OPTION_KEYS, VERSION};
-pub use popup::{Direction, OwnedPopup, Popup};
-pub use ratelimit::RateLimit;
 pub use report::Report;
-pub use response::Delivered;
+pub use sched::ratelimit::RateLimit;
 pub use stats::Stats;
-pub use transport::MAX_BODY_BYTES;
-pub use validate::MAX_FIELD_BYTES;

@@ -32,11 +32,6 @@ impl Logger {
         Logger { sink: Some(sink) }
     }
 
-    /// Whether anything listens; lets callers skip formatting.
-    pub fn enabled(&self) -> bool {
-        self.sink.is_some()
-    }
-
     /// Sends a line built lazily, only when a sink is set.
     pub fn log(&self, level: Level, line: impl FnOnce() -> String) {
         if let Some(sink) = &self.sink {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::api::popup::Delivered;
 use crate::error::{Error, ErrorKind};
-use crate::response::Delivered;
 
 /// How a popup ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -166,3 +166,62 @@ fn header_compiles_as_c99_and_cpp11() {
         Err(e) => eprintln!("C++11 check not run: {cxx}: {e}"),
     }
 }
+
+/// lsq_flush on one thread returns when another thread's blocking popup
+/// ends (the server answers in 400 ms), not at flush's own 5 s timeout.
+#[test]
+fn flush_returns_when_a_blocking_popup_on_another_thread_ends() {
+    let emu = emulator(Config {
+        delay: Duration::from_millis(400),
+        ..Config::default()
+    });
+    let exe = compile_c("foundations", Link::Static);
+    let out = run_c(
+        &exe,
+        &emu,
+        &[("LSQ_TEST_MODE", "flush")],
+        Duration::from_secs(60),
+    );
+    assert_passed("foundations flush", &out);
+    assert_eq!(emu.count_with_status(200), 1);
+}
+
+/// Keys of one letter are refused with a reason; short legal keys never
+/// mangle a message.
+#[test]
+fn short_keys_are_refused_and_never_mangle_messages() {
+    let emu = default_emulator();
+    let exe = compile_c("foundations", Link::Static);
+    let out = run_c(
+        &exe,
+        &emu,
+        &[("LSQ_TEST_MODE", "short_keys")],
+        Duration::from_secs(60),
+    );
+    assert_passed("foundations short_keys", &out);
+}
+
+/// A host that does not resolve: LSQ_ERR_CONNECT naming the host and the
+/// cause. Run in an empty network namespace (`unshare -n`, as root in CI),
+/// so the DNS query cannot leave the machine.
+#[test]
+fn a_dns_failure_names_the_host() {
+    let isolated = std::process::Command::new("unshare")
+        .args(["-n", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !isolated {
+        eprintln!("skipped: `unshare -n` is not permitted here (CI runs it as root)");
+        return;
+    }
+    let emu = default_emulator();
+    let exe = compile_c("foundations", Link::Static);
+    let out = run_c_under(
+        &["unshare", "-n"],
+        &exe,
+        &emu,
+        &[("LSQ_TEST_MODE", "dns")],
+        Duration::from_secs(60),
+    );
+    assert_passed("foundations dns", &out);
+}

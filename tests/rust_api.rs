@@ -214,7 +214,7 @@ fn shutdown_returns_within_its_timeout_and_calls_every_callback_once() {
         delay: Duration::from_millis(800),
         ..Config::default()
     });
-    let mut c = client(
+    let c = client(
         &emu,
         &[("shutdown_timeout_ms", "1000"), ("rate_limit", "0")],
     );
@@ -258,4 +258,61 @@ fn debug_output_never_shows_the_keys() {
     let c = client(&emu, &[]);
     assert_no_key("Client Debug", &format!("{c:?}"));
     assert_no_key("Options Debug", &format!("{:?}", Options::default()));
+}
+
+/// Options built in Rust go through the same checks as `lsq_options_set`:
+/// `workers: 0` used to be accepted, and async popups then never ran.
+#[test]
+fn options_built_in_rust_are_validated_when_the_client_is_made() {
+    let emu = default_emulator();
+    for (options, key) in [
+        (
+            Options {
+                workers: 0,
+                ..Options::default()
+            },
+            "workers",
+        ),
+        (
+            Options {
+                queue_capacity: 0,
+                ..Options::default()
+            },
+            "queue_capacity",
+        ),
+        (
+            Options {
+                timeout: Duration::ZERO,
+                ..Options::default()
+            },
+            "timeout_ms",
+        ),
+    ] {
+        let e = Client::new(emu.url(), DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options)
+            .expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().starts_with(key), "{}", e.message());
+    }
+}
+
+/// `shutdown` takes `&self`: a client shared between threads can be shut
+/// down from any of them, more than once.
+#[test]
+fn shutdown_through_a_shared_reference_is_idempotent() {
+    let emu = default_emulator();
+    let c = Arc::new(client(&emu, &[]));
+    let others: Vec<_> = (0..3)
+        .map(|_| {
+            let c = Arc::clone(&c);
+            thread::spawn(move || c.shutdown())
+        })
+        .collect();
+    c.shutdown().unwrap();
+    for t in others {
+        t.join().unwrap().unwrap();
+    }
+    let refused = c
+        .show_agent_popup_async(&popup("after-shutdown"), |_| {})
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Cancelled);
 }

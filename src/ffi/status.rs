@@ -84,8 +84,11 @@ fn status_cstr(status: lsq_status) -> &'static CStr {
 /// The library's version, "0.1.0". Static; never free it.
 #[no_mangle]
 pub extern "C" fn lsq_version() -> *const c_char {
-    c"0.1.0".as_ptr()
+    ffi_boundary!(c"".as_ptr(), { VERSION_CSTR.as_ptr() })
 }
+
+/// [`crate::VERSION`] (the crate's version) as a C string, built once.
+static VERSION_CSTR: Lazy<CString> = Lazy::new(|| CString::new(crate::VERSION).unwrap_or_default());
 
 #[cfg(test)]
 mod tests {

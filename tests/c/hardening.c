@@ -144,7 +144,7 @@ static void tls(void)
     CHECK_CONTAINS(lsq_last_error(), "ca_file");
     CHECK_NO_KEY(lsq_last_error());
     CHECK_STATUS(lsq_options_set(o, "ca_file", "/nonexistent/ca.pem"), LSQ_OK);
-    CHECK(lsq_client_new_with_options(host, "ak", "sk", o) == NULL);
+    CHECK(lsq_client_new_with_options(host, "an-access-key", "a-secret-key", o) == NULL);
     CHECK_CONTAINS(lsq_last_error(), "ca_file");
     lsq_options_free(o);
     lsq_free(c);
@@ -176,9 +176,9 @@ static void invalid_input(void)
     CHECK_STATUS(lsq_options_set(o, "user_agent", big), LSQ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(lsq_options_set(o, big, "1"), LSQ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(lsq_options_set(o, "timeout_ms", bad_utf8), LSQ_ERR_INVALID_ARGUMENT);
-    CHECK(lsq_client_new(big, "ak", "sk") == NULL);
-    CHECK(lsq_client_new("https://h", big, "sk") == NULL);
-    CHECK(lsq_client_new("https://h", "ak\r\n", "sk") == NULL);
+    CHECK(lsq_client_new(big, "an-access-key", "a-secret-key") == NULL);
+    CHECK(lsq_client_new("https://h", big, "a-secret-key") == NULL);
+    CHECK(lsq_client_new("https://h", "an-access-key\r\n", "a-secret-key") == NULL);
     for (s = -3; s < 20; s++)
         CHECK(lsq_status_str(s) != NULL);
     printf("invalid input: last error \"%.80s\"\n", lsq_last_error());

@@ -171,8 +171,25 @@ fn compile_c_now(name: &str, link: Link) -> PathBuf {
 /// Runs a compiled C test against `emu`, killing it after `limit`.
 /// `LSQ_TEST_WRAPPER` (for example "valgrind --error-exitcode=99 ...") runs it under a tool.
 pub fn run_c(exe: &Path, emu: &Emulator, extra_env: &[(&str, &str)], limit: Duration) -> Output {
+    run_c_under(&[], exe, emu, extra_env, limit)
+}
+
+/// [`run_c`] under `prefix` (a command and its arguments, such as
+/// `unshare -n`), outside any `LSQ_TEST_WRAPPER`.
+pub fn run_c_under(
+    prefix: &[&str],
+    exe: &Path,
+    emu: &Emulator,
+    extra_env: &[(&str, &str)],
+    limit: Duration,
+) -> Output {
     let wrapper = std::env::var("LSQ_TEST_WRAPPER").unwrap_or_default();
-    let mut words = wrapper.split_whitespace();
+    let mut words = prefix
+        .iter()
+        .map(|w| w.to_string())
+        .chain(wrapper.split_whitespace().map(str::to_string))
+        .collect::<Vec<_>>()
+        .into_iter();
     let mut cmd = match words.next() {
         Some(tool) => {
             let mut c = Command::new(tool);

@@ -1,28 +1,20 @@
-//! Reads an answer: the documented success shape, or why not, and whether
-//! the attempt may be repeated.
+//! Reads any endpoint's answer: its HTTP status, LeadSquared's error body
+//! (and a rate limit inside a 200), whether the attempt may be repeated;
+//! the endpoint reads its own success shape.
 
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
-use crate::ratelimit::RateLimit;
-use crate::transport::HttpAnswer;
-
-/// A popup the server accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivered {
-    /// `Message.Id`.
-    pub message_id: String,
-    /// `Message.Message`.
-    pub message: String,
-}
+use crate::net::transport::HttpAnswer;
+use crate::sched::ratelimit::RateLimit;
 
 /// What to do after an answer.
 #[derive(Debug)]
-pub enum Verdict {
-    /// Shown.
-    Delivered(Delivered),
+pub(crate) enum Verdict<T> {
+    /// The request succeeded, with what the endpoint read from the answer.
+    Done(T),
     /// The server's rate limit: wait, maybe learn, try again.
     RateLimited {
         /// The reason, for when no retry is possible.
@@ -38,57 +30,61 @@ pub enum Verdict {
     Final(Error),
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SuccessBody {
-    status: String,
-    message: MessageBody,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct MessageBody {
-    id: String,
-    message: String,
-}
-
+/// LeadSquared's error body.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ErrorBody {
+    exception_type: Option<String>,
     exception_message: Option<String>,
 }
 
-/// Judges one answer.
-pub fn classify(answer: HttpAnswer) -> Verdict {
+/// The ExceptionType LeadSquared puts in a rate-limit answer, which may come
+/// with HTTP 200 as well as 429.
+const RATE_LIMIT_EXCEPTION: &str = "MXAPIRateLimitExceededException";
+
+/// Judges one answer: HTTP status first, then a rate limit inside a 200
+/// answer, then the endpoint's own reading of a success body (`parse`).
+pub(crate) fn classify<T>(
+    answer: HttpAnswer,
+    parse: impl FnOnce(u16, &[u8]) -> Result<T, Error>,
+) -> Verdict<T> {
     let status = answer.status;
     if (200..300).contains(&status) {
-        return match answer.body {
-            Ok(body) => parse_success(status, &body),
+        let body = match answer.body {
+            Ok(body) => body,
+            Err(e) => return Verdict::Final(e),
+        };
+        let error = error_body(&body);
+        let is_limit = error
+            .as_ref()
+            .is_some_and(|e| e.exception_type.as_deref() == Some(RATE_LIMIT_EXCEPTION));
+        if is_limit {
+            let says = error.and_then(|e| e.exception_message);
+            return rate_limited(status, says, answer.retry_after.as_deref());
+        }
+        return match parse(status, &body) {
+            Ok(done) => Verdict::Done(done),
             Err(e) => Verdict::Final(e),
         };
     }
-    let server_says = answer.body.ok().as_deref().and_then(exception_message);
-    let reason = |default: String| server_says.clone().unwrap_or(default);
+    let server_says = answer
+        .body
+        .ok()
+        .as_deref()
+        .and_then(error_body)
+        .and_then(|e| e.exception_message)
+        .filter(|m| !m.trim().is_empty());
     let limit_named = server_says
         .as_deref()
         .and_then(RateLimit::from_server_message);
-    let is_limit = status == 429 || (status == 403 && limit_named.is_some());
-    if is_limit {
-        return Verdict::RateLimited {
-            error: Error::new(
-                ErrorKind::RateLimited,
-                reason(format!(
-                    "HTTP {status}: API calls exceeded the server's rate limit"
-                )),
-            ),
-            retry_after: answer.retry_after.as_deref().and_then(parse_retry_after),
-            server_limit: limit_named,
-        };
+    if status == 429 || (status == 403 && limit_named.is_some()) {
+        return rate_limited(status, server_says, answer.retry_after.as_deref());
     }
+    let reason = |default: String| server_says.clone().unwrap_or(default);
     let (kind, default) = match status {
         400 => (
             ErrorKind::BadRequest,
-            "HTTP 400 Bad Request: the server refused the request body".to_string(),
+            "HTTP 400 Bad Request: the server refused the request".to_string(),
         ),
         401 => (
             ErrorKind::Unauthorized,
@@ -116,28 +112,34 @@ pub fn classify(answer: HttpAnswer) -> Verdict {
     }
 }
 
-fn parse_success(status: u16, body: &[u8]) -> Verdict {
-    match serde_json::from_slice::<SuccessBody>(body) {
-        Ok(ok) if ok.status == "Success" => Verdict::Delivered(Delivered {
-            message_id: ok.message.id,
-            message: ok.message.message,
-        }),
-        _ => {
-            let detail = exception_message(body)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            Verdict::Final(Error::new(
-                ErrorKind::Response,
-                format!("HTTP {status} but the body is not the documented success shape{detail}"),
-            ))
-        }
+fn rate_limited<T>(status: u16, says: Option<String>, retry_after: Option<&str>) -> Verdict<T> {
+    let server_limit = says.as_deref().and_then(RateLimit::from_server_message);
+    let reason = says
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| format!("HTTP {status}: API calls exceeded the server's rate limit"));
+    Verdict::RateLimited {
+        error: Error::new(ErrorKind::RateLimited, reason),
+        retry_after: retry_after.and_then(parse_retry_after),
+        server_limit,
     }
 }
 
-/// The ExceptionMessage of an error body, if the body has one.
-fn exception_message(body: &[u8]) -> Option<String> {
-    let parsed: ErrorBody = serde_json::from_slice(body).ok()?;
-    parsed.exception_message.filter(|m| !m.trim().is_empty())
+fn error_body(body: &[u8]) -> Option<ErrorBody> {
+    serde_json::from_slice(body).ok()
+}
+
+/// The error for a 2xx answer whose body is not the endpoint's success
+/// shape, with the server's ExceptionMessage when it gave one.
+pub(crate) fn not_success_shape(status: u16, body: &[u8]) -> Error {
+    let detail = error_body(body)
+        .and_then(|e| e.exception_message)
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    Error::new(
+        ErrorKind::Response,
+        format!("HTTP {status} but the body is not the documented success shape{detail}"),
+    )
 }
 
 /// Retry-After as seconds or an HTTP date; `None` when absent or absurd
@@ -155,6 +157,26 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
+/// For the fuzz targets (`fuzz/`), which cannot reach this crate-private
+/// module: judges an answer as a popup's attempt does, checks Retry-After
+/// and the limit parser, and says whether it counted as a success.
+#[doc(hidden)]
+pub fn fuzz_judge(status: u16, body: &[u8], retry_after: Option<&str>) -> bool {
+    if let Some(value) = retry_after {
+        let _ = parse_retry_after(value);
+    }
+    let _ = RateLimit::from_server_message(&String::from_utf8_lossy(body));
+    let answer = HttpAnswer {
+        status,
+        body: Ok(body.to_vec()),
+        retry_after: retry_after.map(str::to_string),
+    };
+    matches!(
+        classify(answer, crate::api::popup::parse_success),
+        Verdict::Done(_)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +189,11 @@ mod tests {
         }
     }
 
-    fn final_kind(v: Verdict) -> (ErrorKind, String) {
+    fn judge(a: HttpAnswer) -> Verdict<crate::api::popup::Delivered> {
+        classify(a, crate::api::popup::parse_success)
+    }
+
+    fn final_kind(v: Verdict<crate::api::popup::Delivered>) -> (ErrorKind, String) {
         match v {
             Verdict::Final(e) => (e.kind(), e.message().to_string()),
             other => panic!("not final: {other:?}"),
@@ -176,13 +202,13 @@ mod tests {
 
     #[test]
     fn success_shape() {
-        let v = classify(answer(
+        let v = judge(answer(
             200,
             r#"{"Status":"Success","Message":{"Id":"b8c4","Message":"Message broadcasted successfully"}}"#,
             None,
         ));
         match v {
-            Verdict::Delivered(d) => assert_eq!(
+            Verdict::Done(d) => assert_eq!(
                 (d.message_id.as_str(), d.message.as_str()),
                 ("b8c4", "Message broadcasted successfully")
             ),
@@ -200,7 +226,7 @@ mod tests {
             r#"{"Status":"Success","Message":{"Id":5,"Message":"x"}}"#,
             r#"{"Status":"Error","ExceptionMessage":"Lead not found"}"#,
         ] {
-            let (kind, msg) = final_kind(classify(answer(200, body, None)));
+            let (kind, msg) = final_kind(judge(answer(200, body, None)));
             assert_eq!(kind, ErrorKind::Response, "{body}");
             if body.contains("Lead not found") {
                 assert!(msg.ends_with(": Lead not found"));
@@ -212,27 +238,24 @@ mod tests {
     fn statuses_map_to_the_contract_and_carry_the_exception_message() {
         let err = r#"{"Status":"Error","ExceptionType":"MXInvalidInputException","ExceptionMessage":"Invalid LeadId"}"#;
         assert_eq!(
-            final_kind(classify(answer(400, err, None))),
+            final_kind(judge(answer(400, err, None))),
             (ErrorKind::BadRequest, "Invalid LeadId".into())
         );
         assert_eq!(
-            final_kind(classify(answer(401, "", None))).0,
+            final_kind(judge(answer(401, "", None))).0,
             ErrorKind::Unauthorized
         );
         assert_eq!(
-            final_kind(classify(answer(404, "nope", None))).0,
+            final_kind(judge(answer(404, "nope", None))).0,
             ErrorKind::NotFound
         );
         assert_eq!(
-            final_kind(classify(answer(500, err, None))).0,
+            final_kind(judge(answer(500, err, None))).0,
             ErrorKind::Server
         );
+        assert_eq!(final_kind(judge(answer(302, "", None))).0, ErrorKind::Http);
         assert_eq!(
-            final_kind(classify(answer(302, "", None))).0,
-            ErrorKind::Http
-        );
-        assert_eq!(
-            final_kind(classify(answer(
+            final_kind(judge(answer(
                 403,
                 r#"{"ExceptionMessage":"Forbidden"}"#,
                 None
@@ -240,12 +263,9 @@ mod tests {
             .0,
             ErrorKind::Http
         );
-        assert_eq!(
-            final_kind(classify(answer(418, "", None))).0,
-            ErrorKind::Http
-        );
+        assert_eq!(final_kind(judge(answer(418, "", None))).0, ErrorKind::Http);
         assert!(
-            matches!(classify(answer(503, "", None)), Verdict::Retryable(e) if e.kind() == ErrorKind::Server)
+            matches!(judge(answer(503, "", None)), Verdict::Retryable(e) if e.kind() == ErrorKind::Server)
         );
     }
 
@@ -253,7 +273,7 @@ mod tests {
     fn rate_limits_429_and_403() {
         let msg = r#"{"Status":"Error","ExceptionMessage":"API calls exceeded the limit of 3 in 1 second(s)"}"#;
         for status in [429, 403] {
-            match classify(answer(status, msg, Some("2"))) {
+            match judge(answer(status, msg, Some("2"))) {
                 Verdict::RateLimited {
                     error,
                     retry_after,
@@ -267,13 +287,38 @@ mod tests {
             }
         }
         assert!(matches!(
-            classify(answer(429, "", None)),
+            judge(answer(429, "", None)),
             Verdict::RateLimited {
                 server_limit: None,
                 retry_after: None,
                 ..
             }
         ));
+    }
+
+    /// LeadSquared also answers a rate limit with HTTP 200 and this body.
+    #[test]
+    fn a_rate_limit_inside_a_200_is_a_rate_limit() {
+        let body = r#"{"Status":"Error","ExceptionType":"MXAPIRateLimitExceededException","ExceptionMessage":"API calls exceeded the limit of 2 in 5 second(s)"}"#;
+        match judge(answer(200, body, Some("3"))) {
+            Verdict::RateLimited {
+                error,
+                retry_after,
+                server_limit,
+            } => {
+                assert_eq!(error.kind(), ErrorKind::RateLimited);
+                assert!(error.message().contains("limit of 2 in 5"));
+                assert_eq!(retry_after, Some(Duration::from_secs(3)));
+                assert_eq!(server_limit, RateLimit::new(2, Duration::from_secs(5)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Another exception inside a 200 is still a malformed answer.
+        let other = r#"{"Status":"Error","ExceptionType":"MXInvalidInputException","ExceptionMessage":"x"}"#;
+        assert_eq!(
+            final_kind(judge(answer(200, other, None))).0,
+            ErrorKind::Response
+        );
     }
 
     #[test]

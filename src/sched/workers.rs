@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::delivery::{cancelled, deliver_guarded};
+use super::delivery::{cancelled, deliver_popup_guarded};
+use super::shared::{Job, Shared};
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::report::Report;
-use crate::shared::{Job, Shared};
 
 thread_local! {
     /// The client whose worker this thread is (its `Shared` address), so a
@@ -105,7 +105,11 @@ fn work(shared: &Arc<Shared>) {
         let report = if cancelling {
             Report::unsent(cancelled(), job.queued_at.elapsed())
         } else {
-            run_guarded(shared, &job)
+            let popup = job.popup.as_popup();
+            shared.logger.log(Level::Debug, || {
+                format!("call {}: sending", popup.call_session_id)
+            });
+            deliver_popup_guarded(shared, &popup, job.queued_at, job.deadline)
         };
         let kind = report.error_kind();
         let done = job.done;
@@ -116,24 +120,8 @@ fn work(shared: &Arc<Shared>) {
                 "a popup completion panicked; ignored".to_string()
             });
         }
-        let mut state = shared.state();
-        state.counters.finished(kind);
-        let idle = state.queue.is_empty() && state.counters.in_flight == 0;
-        drop(state);
-        if idle {
-            shared.became_idle.notify_all();
-        }
+        shared.finish(kind);
     }
-}
-
-/// Delivers one job; a panic inside becomes an Internal report, so the
-/// callback is still called exactly once.
-fn run_guarded(shared: &Shared, job: &Job) -> Report {
-    let popup = job.popup.as_popup();
-    shared.logger.log(Level::Debug, || {
-        format!("call {}: sending", popup.call_session_id)
-    });
-    deliver_guarded(shared, &popup, job.queued_at, job.deadline)
 }
 
 /// Shutdown: stop intake, let the queue drain until the grace period ends,

@@ -1,25 +1,11 @@
-//! The contract's validation rules, applied before anything is sent. Each
-//! failure names the field (as the C struct spells it) and the rule.
+//! The contract's rules for one field (text, phone number, GUID, e-mail),
+//! applied before anything is sent. Each failure names the field (as the C
+//! struct spells it) and the rule. The endpoints apply them to their inputs.
 
 use crate::error::Error;
-use crate::popup::Popup;
 
 /// The longest string the contract accepts, in bytes.
 pub const MAX_FIELD_BYTES: usize = 256;
-
-/// Validates every field of a popup.
-pub fn popup(p: &Popup<'_>) -> Result<(), Error> {
-    phone_number("source_number", p.source_number)?;
-    phone_number("destination_number", p.destination_number)?;
-    phone_number("display_number", p.display_number)?;
-    required_text("call_session_id", p.call_session_id)?;
-    guid("lead_id", p.lead_id)?;
-    guid("user_id", p.user_id)?;
-    if let Some(tag) = p.tag {
-        text("tag", tag)?;
-    }
-    Ok(())
-}
 
 /// Any string: at most 256 bytes, no control characters. (UTF-8 validity is
 /// checked where bytes become a `&str`, at the FFI boundary.)
@@ -98,106 +84,6 @@ pub fn guid(field: &str, value: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
-    use crate::popup::Direction;
-
-    fn good() -> Popup<'static> {
-        Popup {
-            source_number: "+91-8611795988",
-            destination_number: "+91 (897) 137.3363",
-            display_number: "8611795989",
-            direction: Direction::Inbound,
-            call_session_id: "1700000000.42",
-            lead_id: "f5c7e023-653c-11e7-b25c-023cca4497b9",
-            user_id: "DD908E91-C5C9-11E5-8DE3-22000AA5088D",
-            tag: None,
-        }
-    }
-
-    fn reason(p: Popup<'_>) -> String {
-        let e = p.validate().unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        e.message().to_string()
-    }
-
-    #[test]
-    fn a_documented_popup_is_valid() {
-        good().validate().unwrap();
-        Popup {
-            tag: Some("Tag - Lead"),
-            ..good()
-        }
-        .validate()
-        .unwrap();
-        Popup {
-            tag: Some(""),
-            ..good()
-        }
-        .validate()
-        .unwrap();
-    }
-
-    #[test]
-    fn each_rule_names_its_field() {
-        assert!(reason(Popup {
-            source_number: "",
-            ..good()
-        })
-        .starts_with("source_number: is required"));
-        assert!(reason(Popup {
-            destination_number: "12a",
-            ..good()
-        })
-        .starts_with("destination_number: character 'a'"));
-        assert!(reason(Popup {
-            display_number: "+-() .",
-            ..good()
-        })
-        .contains("at least one digit"));
-        assert!(reason(Popup {
-            call_session_id: "",
-            ..good()
-        })
-        .starts_with("call_session_id"));
-        assert!(reason(Popup {
-            call_session_id: "a\nb",
-            ..good()
-        })
-        .contains("control character U+000A"));
-        assert!(reason(Popup {
-            lead_id: "f5c7e023653c11e7b25c023cca4497b9",
-            ..good()
-        })
-        .starts_with("lead_id: must be a GUID"));
-        assert!(reason(Popup {
-            user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088g",
-            ..good()
-        })
-        .starts_with("user_id"));
-        assert!(reason(Popup {
-            user_id: "dd908e91-c5c9-11e5-8de3-22000aa5088d-",
-            ..good()
-        })
-        .starts_with("user_id"));
-        assert!(reason(Popup {
-            tag: Some("x\u{7f}"),
-            ..good()
-        })
-        .starts_with("tag: control"));
-        let long = "1".repeat(257);
-        assert!(reason(Popup {
-            source_number: &long,
-            ..good()
-        })
-        .contains("257 bytes"));
-        let max = "1".repeat(256);
-        Popup {
-            source_number: &max,
-            ..good()
-        }
-        .validate()
-        .unwrap();
-    }
 
     /// The fast paths accept and refuse exactly what the plain rules do.
     #[test]

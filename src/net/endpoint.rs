@@ -6,15 +6,13 @@ use std::net::IpAddr;
 
 use crate::error::Error;
 
-/// The API path, appended to the base.
-pub const API_PATH: &str = "/v2/Telephony.svc/ShowAgentPopup";
-
 /// A validated base URL such as `https://api-in21.leadsquared.com` or
 /// `http://127.0.0.1:8080` (no trailing slash).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     base: String,
-    https: bool,
+    /// `host:port` with the scheme's default port filled in, for messages.
+    host_port: String,
 }
 
 impl Endpoint {
@@ -70,7 +68,9 @@ impl Endpoint {
             Some(port) => format!("{scheme}://{name}:{port}"),
             None => format!("{scheme}://{name}"),
         };
-        Ok(Endpoint { base, https })
+        let default_port = if https { 443 } else { 80 };
+        let host_port = format!("{name}:{}", port.unwrap_or(default_port));
+        Ok(Endpoint { base, host_port })
     }
 
     /// The base, without a trailing slash.
@@ -78,9 +78,10 @@ impl Endpoint {
         &self.base
     }
 
-    /// Whether the connection is TLS.
-    pub fn is_https(&self) -> bool {
-        self.https
+    /// `host:port` (the scheme's default port when none was given): what
+    /// connect failures name.
+    pub fn host_port(&self) -> &str {
+        &self.host_port
     }
 }
 
@@ -189,9 +190,10 @@ mod tests {
         assert_eq!(ok("http://127.9.9.9"), "http://127.9.9.9");
         assert_eq!(ok("http://localhost:1"), "http://localhost:1");
         assert_eq!(ok("http://[::1]:8080"), "http://[::1]:8080");
-        assert!(Endpoint::parse("https://api.leadsquared.com", false)
-            .unwrap()
-            .is_https());
+        let host_port = |h: &str| Endpoint::parse(h, false).unwrap().host_port().to_string();
+        assert_eq!(host_port("api.leadsquared.com"), "api.leadsquared.com:443");
+        assert_eq!(host_port("http://127.0.0.1"), "127.0.0.1:80");
+        assert_eq!(host_port("http://[::1]:8080"), "[::1]:8080");
         assert_eq!(
             Endpoint::parse("http://pbx-gw.example", true)
                 .unwrap()

@@ -1,35 +1,48 @@
-//! The attempt loop shared by the blocking and async paths: wait for a rate
-//! slot, send, and on a rate limit, a connect failure or a 502/503/504 wait
-//! and try again, never past the popup's deadline.
+//! The attempt loop every request goes through, blocking or async, whatever
+//! its endpoint: wait for a rate slot, send, and on a rate limit, a connect
+//! failure or a 502/503/504 wait and try again, never past its deadline.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use super::backoff::backoff;
+use super::shared::Shared;
+use crate::api::answer::{classify, Verdict};
+use crate::api::popup::{self, Delivered, Popup};
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
-use crate::popup::Popup;
+use crate::net::transport::Request;
 use crate::report::Report;
-use crate::response::{classify, Delivered, Verdict};
-use crate::shared::Shared;
-use crate::wire;
 
-/// The first backoff; it doubles per retry up to [`BACKOFF_CAP`].
-const BACKOFF_BASE: Duration = Duration::from_millis(100);
-const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// The wait after a rate-limit answer that gave no Retry-After and no limit.
 const DEFAULT_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Delivers one validated popup, started at `started`, which must not be
-/// sent after `deadline`.
-pub(crate) fn deliver(
+/// How one request ended after its attempts.
+#[derive(Debug)]
+pub(crate) struct Attempted<T> {
+    /// What the endpoint read from the success answer, or why it failed.
+    /// Error messages are scrubbed of the keys.
+    pub outcome: Result<T, Error>,
+    /// The last HTTP status received, 0 when none.
+    pub http_status: u16,
+    /// HTTP requests made, 0 when none was sent.
+    pub attempts: u16,
+}
+
+/// Sends `request` until it succeeds or fails for good: each attempt waits
+/// for a rate-limit slot; a rate-limit answer waits (Retry-After, a learned
+/// limit) and tries again; a connect failure or a 502/503/504 is retried up
+/// to `max_retries` times with backoff; nothing is sent after `deadline`.
+/// `what` names the request in log lines ("call 42: popup").
+pub(crate) fn attempt<T>(
     shared: &Shared,
-    popup: &Popup<'_>,
-    started: Instant,
+    what: &dyn std::fmt::Display,
+    request: &Request<'_>,
+    parse: impl Fn(u16, &[u8]) -> Result<T, Error>,
     deadline: Instant,
-) -> Report {
-    shared.test_panic("deliver");
-    let body = wire::body(popup);
-    let mut report = Report::unsent(Error::new(ErrorKind::Internal, ""), Duration::ZERO);
+) -> Attempted<T> {
+    let mut attempts: u16 = 0;
+    let mut http_status = 0;
     let mut retries_left = shared.limits.max_retries;
     let mut failures = 0u32;
     let mut limited = 0u32;
@@ -45,8 +58,7 @@ pub(crate) fn deliver(
         if slot.at > now {
             shared.logger.log(Level::Debug, || {
                 format!(
-                    "call {}: waiting {} ms for a rate-limit slot",
-                    popup.call_session_id,
+                    "{what}: waiting {} ms for a rate-limit slot",
                     (slot.at - now).as_millis()
                 )
             });
@@ -54,23 +66,23 @@ pub(crate) fn deliver(
                 break Err(cancelled());
             }
         }
-        report.attempts = report.attempts.saturating_add(1);
-        if report.attempts > 1 {
+        attempts = attempts.saturating_add(1);
+        if attempts > 1 {
             shared.wire.add_retry();
         }
-        let sent = shared.transport.send(&body);
+        let sent = shared.transport.send(request);
         shared.limiter().answered(slot, Instant::now());
         let verdict = match sent {
             Ok(answer) => {
-                report.http_status = answer.status;
-                classify(answer)
+                http_status = answer.status;
+                classify(answer, &parse)
             }
             Err(_) if shared.is_cancelling() => break Err(cancelled()),
             Err(e) if e.kind() == ErrorKind::Connect => Verdict::Retryable(e),
             Err(e) => Verdict::Final(e),
         };
         match verdict {
-            Verdict::Delivered(delivered) => break Ok(delivered),
+            Verdict::Done(done) => break Ok(done),
             Verdict::RateLimited {
                 error,
                 retry_after,
@@ -105,8 +117,7 @@ pub(crate) fn deliver(
                     Some(resume) if resume <= deadline => {
                         shared.logger.log(Level::Warn, || {
                             format!(
-                                "call {}: rate limited by the server, retrying in {} ms",
-                                popup.call_session_id,
+                                "{what}: rate limited by the server, retrying in {} ms",
                                 pause.as_millis()
                             )
                         });
@@ -114,7 +125,10 @@ pub(crate) fn deliver(
                     }
                     _ => {
                         shared.logger.log(Level::Warn, || {
-                            format!("call {}: rate limited; the server's wait ({} s) passes max_age_ms: giving up", popup.call_session_id, pause.as_secs())
+                            format!(
+                                "{what}: rate limited; the server's wait ({} s) passes the deadline: giving up",
+                                pause.as_secs()
+                            )
                         });
                         break Err(error);
                     }
@@ -129,8 +143,7 @@ pub(crate) fn deliver(
                 }
                 shared.logger.log(Level::Warn, || {
                     format!(
-                        "call {}: {}; retrying in {} ms",
-                        popup.call_session_id,
+                        "{what}: {}; retrying in {} ms",
                         shared.credentials.scrub(error.message()),
                         delay.as_millis()
                     )
@@ -143,16 +156,43 @@ pub(crate) fn deliver(
             Verdict::Retryable(error) | Verdict::Final(error) => break Err(error),
         }
     };
-    // A server may echo what it was sent: scrub the keys from anything it
-    // said, in a success answer too.
+    // A server may echo what it was sent: scrub the keys from what it said.
+    Attempted {
+        outcome: outcome.map_err(|e| Error::new(e.kind(), shared.credentials.scrub(e.message()))),
+        http_status,
+        attempts,
+    }
+}
+
+/// Delivers one validated popup, started at `started`, which must not be
+/// sent after `deadline`.
+pub(crate) fn deliver_popup(
+    shared: &Shared,
+    popup: &Popup<'_>,
+    started: Instant,
+    deadline: Instant,
+) -> Report {
+    shared.test_panic("deliver");
+    let body = popup::body(popup);
+    let what = format_args!("call {}: popup", popup.call_session_id);
+    let done = attempt(
+        shared,
+        &what,
+        &popup::request(&body),
+        popup::parse_success,
+        deadline,
+    );
+    // A server may echo what it was sent: scrub the keys from a success answer too.
     let scrub = |text: &str| shared.credentials.scrub(text);
-    report.outcome = outcome
-        .map(|d| Delivered {
+    let report = Report {
+        outcome: done.outcome.map(|d| Delivered {
             message_id: scrub(&d.message_id),
             message: scrub(&d.message),
-        })
-        .map_err(|e| Error::new(e.kind(), scrub(e.message())));
-    report.elapsed = started.elapsed();
+        }),
+        http_status: done.http_status,
+        attempts: done.attempts,
+        elapsed: started.elapsed(),
+    };
     if let Err(e) = &report.outcome {
         shared.logger.log(Level::Error, || {
             format!(
@@ -164,18 +204,18 @@ pub(crate) fn deliver(
     report
 }
 
-/// [`deliver`], with a panic inside (a bug) turned into an Internal report:
-/// the popup still ends exactly once, so its callback runs and it does not
-/// stay counted in flight (flush and free would wait for it until their
-/// timeouts).
-pub(crate) fn deliver_guarded(
+/// [`deliver_popup`], with a panic inside (a bug) turned into an Internal
+/// report: the popup still ends exactly once, so its callback runs and it
+/// does not stay counted in flight (flush and free would wait for it until
+/// their timeouts).
+pub(crate) fn deliver_popup_guarded(
     shared: &Shared,
     popup: &Popup<'_>,
     started: Instant,
     deadline: Instant,
 ) -> Report {
     catch_unwind(AssertUnwindSafe(|| {
-        deliver(shared, popup, started, deadline)
+        deliver_popup(shared, popup, started, deadline)
     }))
     .unwrap_or_else(|_| {
         Report::unsent(
@@ -186,16 +226,6 @@ pub(crate) fn deliver_guarded(
             started.elapsed(),
         )
     })
-}
-
-/// Exponential backoff with equal jitter: half fixed, half random, so
-/// retries from many clients do not march in step.
-fn backoff(failures: u32) -> Duration {
-    let full = BACKOFF_BASE
-        .saturating_mul(1 << failures.min(16).saturating_sub(1))
-        .min(BACKOFF_CAP);
-    let half = full / 2;
-    half + half.mul_f64(fastrand::f64())
 }
 
 fn expired(shared: &Shared, limiter_busy: bool) -> Error {
@@ -216,22 +246,6 @@ fn expired(shared: &Shared, limiter_busy: bool) -> Error {
 pub(crate) fn cancelled() -> Error {
     Error::new(
         ErrorKind::Cancelled,
-        "cancelled: the client was freed before the popup could be sent",
+        "the client was freed before it could be sent",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_is_capped() {
-        for failures in 1..20 {
-            let d = backoff(failures);
-            let full = BACKOFF_BASE
-                .saturating_mul(1 << (failures.min(16) - 1))
-                .min(BACKOFF_CAP);
-            assert!(d >= full / 2 && d <= full, "{failures}: {d:?}");
-        }
-    }
 }

@@ -6,15 +6,15 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::dedup::Dedup;
+use super::ratelimit::Limiter;
+use crate::api::popup::{OwnedPopup, Popup};
 use crate::credentials::Credentials;
-use crate::dedup::Dedup;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
-use crate::popup::{OwnedPopup, Popup};
-use crate::ratelimit::Limiter;
+use crate::net::transport::Transport;
 use crate::report::Report;
 use crate::stats::{Counters, WireCounters};
-use crate::transport::Transport;
 
 /// Called once with the final report of an async popup.
 pub type Completion = Box<dyn FnOnce(Report) + Send + 'static>;
@@ -74,6 +74,11 @@ impl State {
         self.dedup.accept(now, popup.call_session_id, popup.user_id);
         self.counters.submitted += 1;
         Ok(())
+    }
+
+    /// Nothing queued, nothing in flight: what flush and free wait for.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.counters.in_flight == 0
     }
 }
 
@@ -154,6 +159,29 @@ impl Shared {
         })
     }
 
+    /// Begins a request on the caller's thread (the blocking path): admits
+    /// it as [`State::admit`] does and counts it in flight. Every request
+    /// begun here or taken from the queue by a worker ends in [`Shared::finish`].
+    pub fn begin_blocking(&self, now: Instant, popup: &Popup<'_>) -> Result<(), Error> {
+        let mut state = self.state();
+        state.admit(now, popup, None)?;
+        state.counters.in_flight += 1;
+        Ok(())
+    }
+
+    /// Ends a request in flight, blocking or async: counts its outcome and,
+    /// when nothing is left, wakes every thread waiting in flush or free.
+    /// The one place where a request stops being in flight.
+    pub fn finish(&self, outcome: Option<ErrorKind>) {
+        let mut state = self.state();
+        state.counters.finished(outcome);
+        let idle = state.is_idle();
+        drop(state);
+        if idle {
+            self.became_idle.notify_all();
+        }
+    }
+
     pub fn is_cancelling(&self) -> bool {
         self.state().cancelling
     }
@@ -161,7 +189,7 @@ impl Shared {
     /// Waits until nothing is queued or in flight, or `deadline`; returns whether idle.
     pub fn wait_idle(&self, deadline: Instant) -> bool {
         self.wait_for(&self.became_idle, deadline, false, |s| {
-            (s.queue.is_empty() && s.counters.in_flight == 0).then_some(true)
+            s.is_idle().then_some(true)
         })
     }
 

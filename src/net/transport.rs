@@ -1,0 +1,211 @@
+//! One HTTP attempt over a shared keep-alive pool (ureq): the request's URL
+//! with the keys where `auth` puts them, the wire's headers, and the answer
+//! read within its size limit. Failures become the contract's statuses in
+//! [`errors`](super::errors), with reasons that never carry the URL.
+
+use std::io::Read;
+
+use ureq::http::header::{HeaderValue, CONTENT_TYPE};
+use ureq::tls::TlsConfig;
+use ureq::{Agent, Proxy};
+use zeroize::Zeroizing;
+
+use super::endpoint::Endpoint;
+use super::errors::{map_error, Target};
+use super::tls::root_certs;
+use super::url::url_encode;
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::options::{AuthMode, Options, ProxySetting};
+
+/// Bodies past this size are refused: a popup or call-log answer is a few
+/// hundred bytes.
+pub const MAX_BODY_BYTES: u64 = 64 * 1024;
+
+/// The HTTP method of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    #[allow(dead_code)] // the lookup endpoints (issue 10) are its users
+    Get,
+    Post,
+}
+
+/// One request, as an endpoint of [`crate::api`] describes it: the
+/// transport adds the base URL, the keys and the headers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Request<'a> {
+    pub method: Method,
+    /// The API path, e.g. `/v2/Telephony.svc/ShowAgentPopup`.
+    pub path: &'static str,
+    /// Query parameters after the keys, URL-encoded here.
+    pub query: &'a [(&'static str, &'a str)],
+    /// A JSON body (POST).
+    pub body: Option<&'a [u8]>,
+    /// The largest answer body accepted.
+    pub max_body: u64,
+}
+
+/// What the server answered.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, or why it could not be read (too large, cut off, too slow).
+    pub body: Result<Vec<u8>, Error>,
+    /// The raw Retry-After header, if any.
+    pub retry_after: Option<String>,
+}
+
+/// A configured agent, the base URL, and the keys in the form `auth` sends them.
+pub struct Transport {
+    agent: Agent,
+    base: String,
+    /// `accessKey=..&secretKey=..`, URL-encoded, with `auth=query`; wiped when dropped.
+    key_query: Option<Zeroizing<String>>,
+    /// The two header values, with `auth=header`; wiped when dropped.
+    header_keys: Option<(Zeroizing<String>, Zeroizing<String>)>,
+    /// Who failure messages name, and the connect budget they quote.
+    target: Target,
+}
+
+impl Transport {
+    /// Builds the agent. Reads `ca_file` now, so a bad one fails client creation.
+    pub fn new(
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        options: &Options,
+    ) -> Result<Transport, Error> {
+        let tls = TlsConfig::builder()
+            .root_certs(root_certs(options)?)
+            .build();
+        let proxy = match &options.proxy {
+            ProxySetting::FromEnvironment => Proxy::try_from_env(),
+            ProxySetting::None => None,
+            ProxySetting::Url(url) => {
+                Some(Proxy::new(url).map_err(|_| Error::invalid("proxy: not a valid proxy URL"))?)
+            }
+        };
+        let pool = options.max_in_flight() + 4;
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            // Redirects are never followed: they would carry the keys elsewhere.
+            .max_redirects(0)
+            .timeout_global(Some(options.timeout))
+            .timeout_connect(Some(options.connect_timeout))
+            .user_agent(options.user_agent.as_str())
+            .accept("application/json")
+            .no_delay(true)
+            .proxy(proxy)
+            .tls_config(tls)
+            .max_idle_connections(pool)
+            .max_idle_connections_per_host(pool)
+            .build();
+        let (key_query, header_keys) = match options.auth {
+            AuthMode::Query => {
+                let mut query = Zeroizing::new(String::with_capacity(128));
+                query.push_str("accessKey=");
+                query.push_str(&Zeroizing::new(url_encode(credentials.access_key())));
+                query.push_str("&secretKey=");
+                query.push_str(&Zeroizing::new(url_encode(credentials.secret_key())));
+                (Some(query), None)
+            }
+            AuthMode::Header => (
+                None,
+                Some((
+                    Zeroizing::new(credentials.access_key().to_string()),
+                    Zeroizing::new(credentials.secret_key().to_string()),
+                )),
+            ),
+        };
+        Ok(Transport {
+            agent: super::agent(config),
+            base: endpoint.base().to_string(),
+            key_query,
+            header_keys,
+            target: Target {
+                host_port: endpoint.host_port().to_string(),
+                connect_timeout: options.connect_timeout,
+            },
+        })
+    }
+
+    /// The full URL of `request`; with query auth it carries the keys, so it
+    /// is wiped when dropped.
+    pub(crate) fn url(&self, request: &Request<'_>) -> Zeroizing<String> {
+        let mut url = Zeroizing::new(String::with_capacity(256));
+        url.push_str(&self.base);
+        url.push_str(request.path);
+        let mut separator = '?';
+        if let Some(keys) = &self.key_query {
+            url.push(separator);
+            url.push_str(keys);
+            separator = '&';
+        }
+        for (name, value) in request.query {
+            url.push(separator);
+            url.push_str(name);
+            url.push('=');
+            url.push_str(&url_encode(value));
+            separator = '&';
+        }
+        url
+    }
+
+    /// Sends one request and reads the answer.
+    pub(crate) fn send(&self, request: &Request<'_>) -> Result<HttpAnswer, Error> {
+        let url = self.url(request);
+        let fail = |e: ureq::Error| map_error(e, &self.target);
+        let sent = match (request.method, request.body) {
+            (Method::Post, body) => {
+                let mut builder = self
+                    .agent
+                    .post(url.as_str())
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                if let Some((access, secret)) = &self.header_keys {
+                    builder = builder
+                        .header("x-LSQ-AccessKey", access.as_str())
+                        .header("x-LSQ-SecretKey", secret.as_str());
+                }
+                builder.send(body.unwrap_or_default())
+            }
+            (Method::Get, _) => {
+                let mut builder = self.agent.get(url.as_str());
+                if let Some((access, secret)) = &self.header_keys {
+                    builder = builder
+                        .header("x-LSQ-AccessKey", access.as_str())
+                        .header("x-LSQ-SecretKey", secret.as_str());
+                }
+                builder.call()
+            }
+        };
+        let mut response = sent.map_err(fail)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        // Room for a popup answer up front: no small probing reads, one
+        // read for the body and one for its end (read_to_vec starts empty).
+        let mut body = Vec::with_capacity(1024);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(request.max_body)
+            .reader()
+            .read_to_end(&mut body)
+            .map(|_| body)
+            .map_err(|e| fail(e.into()));
+        Ok(HttpAnswer {
+            status,
+            body,
+            retry_after,
+        })
+    }
+
+    /// Interrupts every request in flight and closes the pool: they fail at
+    /// once instead of waiting for their timeouts. Used at shutdown.
+    pub fn interrupt(&self) {
+        self.agent.clone().shutdown();
+    }
+}

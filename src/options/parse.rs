@@ -1,0 +1,197 @@
+//! Setting an option from its string form (`key`, `value`), as the C API
+//! and config files give them. Ranges come from [`super::validate`].
+
+use std::path::PathBuf;
+
+use super::validate::*;
+use super::{AuthMode, Options, ProxySetting, KEYS};
+use crate::error::Error;
+use crate::sched::ratelimit::RateLimit;
+
+impl Options {
+    /// Sets one option from its string form. An unknown key or a bad value
+    /// is an `InvalidArgument` error that names the key and what it accepts;
+    /// the options are then unchanged.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        match key {
+            "timeout_ms" => self.timeout = TIMEOUT_MS.parse_millis(value)?,
+            "connect_timeout_ms" => {
+                self.connect_timeout = CONNECT_TIMEOUT_MS.parse_millis(value)?
+            }
+            "max_age_ms" => self.max_age = MAX_AGE_MS.parse_millis(value)?,
+            "max_retries" => self.max_retries = MAX_RETRIES.parse(value)? as u32,
+            "rate_limit" => self.rate_limit = RateLimit::parse(value)?,
+            "workers" => self.workers = WORKERS.parse(value)? as usize,
+            "queue_capacity" => self.queue_capacity = QUEUE_CAPACITY.parse(value)? as usize,
+            "shutdown_timeout_ms" => {
+                self.shutdown_timeout = SHUTDOWN_TIMEOUT_MS.parse_millis(value)?
+            }
+            "auth" => {
+                self.auth = match value {
+                    "query" => AuthMode::Query,
+                    "header" => AuthMode::Header,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "auth: {value:?} is not \"query\" or \"header\""
+                        )))
+                    }
+                }
+            }
+            "ca_file" => {
+                let path = PathBuf::from(value);
+                check_ca_file(&path)?;
+                self.ca_file = Some(path);
+            }
+            "proxy" => self.proxy = parse_proxy(value)?,
+            "allow_http" => self.allow_http = boolean(key, value)?,
+            "user_agent" => {
+                check_user_agent(value)?;
+                self.user_agent = value.to_string();
+            }
+            "dedup_window_ms" => self.dedup_window = DEDUP_WINDOW_MS.parse_millis(value)?,
+            #[cfg(feature = "test-hooks")]
+            "test_panic" => self.test_panic = Some(value.to_string()),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "unknown option {key:?}; known options: {}",
+                    KEYS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+}
+
+fn boolean(key: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "{key}: {value:?} is not true or false"
+        ))),
+    }
+}
+
+pub(super) fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
+    if value == "none" {
+        return Ok(ProxySetting::None);
+    }
+    if value.is_empty()
+        || value.len() > 2048
+        || value.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::invalid(
+            "proxy: must be a proxy URL such as http://proxy:3128, or \"none\" (no spaces or control characters)",
+        ));
+    }
+    match ureq::Proxy::new(value) {
+        Ok(_) => Ok(ProxySetting::Url(value.to_string())),
+        // The value may carry proxy credentials: do not echo it.
+        Err(_) => Err(Error::invalid(
+            "proxy: not a valid proxy URL (http://, https://, socks4://, socks5:// host:port)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn defaults_are_the_contract() {
+        let o = Options::default();
+        assert_eq!(o.timeout, Duration::from_millis(5000));
+        assert_eq!(o.connect_timeout, Duration::from_millis(2000));
+        assert_eq!(o.max_age, Duration::from_millis(10000));
+        assert_eq!(o.max_retries, 2);
+        assert_eq!(
+            o.rate_limit,
+            Some(RateLimit::new(25, Duration::from_secs(5)).unwrap())
+        );
+        assert_eq!((o.workers, o.queue_capacity), (2, 1024));
+        assert_eq!(o.shutdown_timeout, Duration::from_millis(2000));
+        assert_eq!(o.auth, AuthMode::Query);
+        assert_eq!(o.proxy, ProxySetting::FromEnvironment);
+        assert!(!o.allow_http);
+        assert_eq!(o.user_agent, "liblsq/0.1.0");
+        assert_eq!(o.dedup_window, Duration::ZERO);
+    }
+
+    #[test]
+    fn every_key_accepts_a_good_value() {
+        let mut o = Options::default();
+        for (k, v) in [
+            ("timeout_ms", "100"),
+            ("connect_timeout_ms", "50"),
+            ("max_age_ms", "3000"),
+            ("max_retries", "0"),
+            ("rate_limit", "3/1"),
+            ("workers", "4"),
+            ("queue_capacity", "10"),
+            ("shutdown_timeout_ms", "0"),
+            ("auth", "header"),
+            ("ca_file", "/etc/ssl/certs/ca-certificates.crt"),
+            ("proxy", "http://127.0.0.1:3128"),
+            ("allow_http", "true"),
+            ("user_agent", "pbx/1"),
+            ("dedup_window_ms", "5000"),
+        ] {
+            o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
+        }
+        assert_eq!(o.timeout, Duration::from_millis(100));
+        assert_eq!(
+            o.rate_limit,
+            Some(RateLimit::new(3, Duration::from_secs(1)).unwrap())
+        );
+        assert_eq!(o.proxy, ProxySetting::Url("http://127.0.0.1:3128".into()));
+        o.set("proxy", "none").unwrap();
+        assert_eq!(o.proxy, ProxySetting::None);
+        o.set("rate_limit", "0").unwrap();
+        assert_eq!(o.rate_limit, None);
+    }
+
+    #[test]
+    fn debug_hides_proxy_credentials() {
+        let mut o = Options::default();
+        o.set("proxy", "http://pbx:s3cret@proxy.example:3128")
+            .unwrap();
+        let debug = format!("{o:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("http://***@proxy.example:3128"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_refused_with_the_key_named() {
+        let mut o = Options::default();
+        for (k, v, needle) in [
+            ("nope", "1", "unknown option"),
+            ("queue", "1", "unknown option"),
+            ("timeout_ms", "", "timeout_ms"),
+            ("timeout_ms", "-1", "timeout_ms"),
+            ("timeout_ms", "0", "timeout_ms"),
+            ("timeout_ms", "12x", "timeout_ms"),
+            ("timeout_ms", "99999999999999999999999", "timeout_ms"),
+            ("max_retries", "11", "max_retries"),
+            ("workers", "0", "workers"),
+            ("queue_capacity", "0", "queue_capacity"),
+            ("rate_limit", "25", "rate_limit"),
+            ("rate_limit", "0/5", "rate_limit"),
+            ("rate_limit", "5/0", "rate_limit"),
+            ("auth", "basic", "auth"),
+            ("allow_http", "maybe", "allow_http"),
+            ("user_agent", "a\r\nX-Injected: 1", "user_agent"),
+            ("user_agent", "", "user_agent"),
+            ("proxy", "http://p:1\r\nX: y", "proxy"),
+            ("proxy", "", "proxy"),
+            ("ca_file", "", "ca_file"),
+        ] {
+            let before = format!("{o:?}");
+            let e = o.set(k, v).unwrap_err();
+            assert!(e.message().contains(needle), "{k}={v:?}: {}", e.message());
+            assert_eq!(before, format!("{o:?}"), "{k} changed options on error");
+        }
+    }
+}
