@@ -73,7 +73,10 @@ fn the_sample_file_is_served_over_http() {
 
     // +91-8611795988 (Phone), found with and without the country code.
     let ananya = id_of("Ananya", "Iyer");
-    assert_eq!(ids(&lookup(&mut c, "918611795988")), [ananya.clone()]);
+    assert_eq!(
+        ids(&lookup(&mut c, "918611795988")),
+        std::slice::from_ref(&ananya)
+    );
     assert_eq!(ids(&lookup(&mut c, "8611795988")), [ananya]);
     // A Mobile-only lead with a Devanagari name.
     let r = lookup(&mut c, "918971373363");
