@@ -1,5 +1,5 @@
-//! The documented answers, built into the connection's output buffer: the success body with a
-//! fresh Message.Id, and the JSON error body.
+//! The documented answers, built into the connection's output buffer: an endpoint's JSON
+//! answer, the pop-up's success body with a fresh Message.Id, and the JSON error body.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -20,10 +20,42 @@ pub(crate) const SUCCESS_LEN: usize = SUCCESS_PREFIX.len() + ID_LEN + SUCCESS_SU
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
-/// Appends a complete 200 success answer.
-pub(crate) fn success(out: &mut Vec<u8>, close: bool) {
-    write_head(out, 200, &[JSON], Some(SUCCESS_LEN), close);
-    success_body(out);
+/// An endpoint's answer to an accepted request: status and JSON body, plus a few words for
+/// the console line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    pub(crate) note: String,
+}
+
+impl Answer {
+    pub(crate) fn new(status: u16, body: Vec<u8>) -> Answer {
+        Answer {
+            status,
+            body,
+            note: String::new(),
+        }
+    }
+
+    pub(crate) fn ok(body: Vec<u8>) -> Answer {
+        Answer::new(200, body)
+    }
+
+    pub(crate) fn ok_json(value: &serde_json::Value) -> Answer {
+        Answer::ok(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    pub(crate) fn with_note(mut self, note: String) -> Answer {
+        self.note = note;
+        self
+    }
+
+    /// Appends the complete answer (`Content-Type: application/json`).
+    pub(crate) fn write(&self, out: &mut Vec<u8>, close: bool) {
+        write_head(out, self.status, &[JSON], Some(self.body.len()), close);
+        out.extend_from_slice(&self.body);
+    }
 }
 
 /// Appends the success body only.

@@ -1,26 +1,11 @@
-//! The wire checks of a ShowAgentPopup request: route (404), keys (401), content type and body
-//! (400). The rate limit (between 401 and 400) lives in [`crate::ratelimit`]; the order is
-//! applied by the server.
+//! The wire checks every endpoint shares: keys (401), the JSON content type and body, query
+//! parameters, and the error answer they produce. The route (404) is in [`crate::endpoint`],
+//! the rate limit (between 401 and 400) in [`crate::ratelimit`], each endpoint's own body
+//! rules in [`crate::endpoints`]; the order is applied by the server.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::http::Request;
-
-/// The only route that exists.
-pub const POPUP_PATH: &str = "/v2/Telephony.svc/ShowAgentPopup";
-
-/// Required body names, all JSON strings.
-const REQUIRED: [&str; 7] = [
-    "SourceNumber",
-    "DestinationNumber",
-    "DisplayNumber",
-    "Direction",
-    "CallSessionId",
-    "LeadId",
-    "UserId",
-];
-/// Optional body names, JSON strings.
-const OPTIONAL: [&str; 1] = ["Tag"];
 
 /// An error answer: status, ExceptionType, ExceptionMessage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,28 +42,6 @@ pub(crate) fn exception_type(status: u16) -> &'static str {
         431 => "MXRequestTooLargeException",
         501 => "MXNotImplementedException",
         _ => "MXUnknownException",
-    }
-}
-
-/// The fields of an accepted popup that the console line shows.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Summary {
-    pub(crate) source: String,
-    pub(crate) destination: String,
-    pub(crate) direction: String,
-    pub(crate) lead_id: String,
-}
-
-/// 404 unless the request is `POST` to [`POPUP_PATH`] (exact, case-sensitive).
-pub(crate) fn route(req: &Request) -> Result<(), Rejection> {
-    if req.method == "POST" && req.path == POPUP_PATH {
-        Ok(())
-    } else {
-        Err(Rejection::new(
-            404,
-            exception_type(404),
-            "The API could not be found. Please check the API signature.",
-        ))
     }
 }
 
@@ -149,56 +112,46 @@ pub(crate) fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// 400 unless the Content-Type is `application/json` (parameters allowed) and the body is a
-/// JSON object with exactly the documented names and types.
-pub(crate) fn body(req: &Request) -> Result<Summary, Rejection> {
-    let invalid = |m: String| Rejection::new(400, exception_type(400), m);
+/// A 400 `MXInvalidInputException` with this message.
+pub(crate) fn invalid(message: impl Into<String>) -> Rejection {
+    Rejection::new(400, exception_type(400), message)
+}
+
+/// 400 unless the Content-Type is `application/json` (parameters allowed) and the body is JSON.
+pub(crate) fn json_body(req: &Request) -> Result<Value, Rejection> {
     let media_type = req
         .header("content-type")
         .map(|v| v.split(';').next().unwrap_or("").trim());
     if !media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
         return Err(invalid(
-            "The request Content-Type must be application/json.".into(),
+            "The request Content-Type must be application/json.",
         ));
     }
-    let value: Value = serde_json::from_slice(&req.body)
-        .map_err(|e| invalid(format!("The request body is not valid JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(invalid("The request body must be a JSON object.".into()));
-    };
-    for name in obj.keys() {
-        if !REQUIRED.contains(&name.as_str()) && !OPTIONAL.contains(&name.as_str()) {
-            return Err(invalid(format!("Unknown parameter '{name}'.")));
-        }
+    serde_json::from_slice(&req.body)
+        .map_err(|e| invalid(format!("The request body is not valid JSON: {e}")))
+}
+
+/// The first query parameter with this name (case-insensitive), percent-decoded: `None` when
+/// absent, `Some(Err(()))` when its value cannot be decoded.
+pub(crate) fn query_param(req: &Request, name: &str) -> Option<Result<String, ()>> {
+    if req.query.is_empty() {
+        return None;
     }
-    for name in REQUIRED {
-        match obj.get(name) {
-            None => return Err(invalid(format!("Missing required parameter '{name}'."))),
-            Some(Value::String(_)) => {}
-            Some(_) => return Err(invalid(format!("Parameter '{name}' must be a string."))),
-        }
-    }
-    for name in OPTIONAL {
-        if obj.get(name).is_some_and(|v| !v.is_string()) {
-            return Err(invalid(format!("Parameter '{name}' must be a string.")));
-        }
-    }
-    let direction = text(&obj, "Direction");
-    if direction != "Inbound" && direction != "Outbound" {
-        return Err(invalid(
-            "Parameter 'Direction' must be 'Inbound' or 'Outbound'.".into(),
-        ));
-    }
-    Ok(Summary {
-        source: text(&obj, "SourceNumber").to_owned(),
-        destination: text(&obj, "DestinationNumber").to_owned(),
-        direction: direction.to_owned(),
-        lead_id: text(&obj, "LeadId").to_owned(),
+    req.query.split('&').find_map(|pair| {
+        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+        n.eq_ignore_ascii_case(name)
+            .then(|| percent_decode(v).ok_or(()))
     })
 }
 
-fn text<'a>(obj: &'a Map<String, Value>, name: &str) -> &'a str {
-    obj.get(name).and_then(Value::as_str).unwrap_or("")
+/// A GUID in its 8-4-4-4-12 hexadecimal form (either case).
+pub(crate) fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -209,7 +162,7 @@ mod tests {
     fn req(query: &str, headers: &[(&str, &str)], body: &str) -> Request {
         Request {
             method: "POST".into(),
-            path: POPUP_PATH.into(),
+            path: crate::endpoint::POPUP_PATH.into(),
             query: query.into(),
             headers: headers
                 .iter()
@@ -240,18 +193,17 @@ mod tests {
     }
 
     #[test]
-    fn body_rules() {
-        let ct = [("Content-Type", "Application/JSON; charset=utf-8")];
-        let ok = r#"{"SourceNumber":"1","DestinationNumber":"2","DisplayNumber":"3","Direction":"Outbound","CallSessionId":"c","LeadId":"l","UserId":"u"}"#;
-        assert_eq!(body(&req("", &ct, ok)).unwrap().direction, "Outbound");
-        let with_tag = ok.replace("}", r#","Tag":"t"}"#);
-        assert!(body(&req("", &ct, &with_tag)).is_ok());
-        let tag_null = ok.replace("}", r#","Tag":null}"#);
-        assert!(body(&req("", &ct, &tag_null)).is_err());
-        assert!(body(&req("", &[("Content-Type", "text/plain")], ok)).is_err());
-        assert!(body(&req("", &[], ok)).is_err());
-        assert!(body(&req("", &ct, &ok.replace("Outbound", "outbound"))).is_err());
-        assert!(body(&req("", &ct, &ok.replace("\"l\"", "5"))).is_err());
-        assert!(body(&req("", &ct, "[]")).is_err());
+    fn query_params_and_guids() {
+        let r = req("accessKey=a&Phone=91%2086&x", &[], "");
+        assert_eq!(query_param(&r, "phone"), Some(Ok("91 86".into())));
+        assert_eq!(query_param(&r, "x"), Some(Ok(String::new())));
+        assert_eq!(query_param(&r, "nope"), None);
+        assert_eq!(
+            query_param(&req("phone=%zz", &[], ""), "phone"),
+            Some(Err(()))
+        );
+        assert!(is_guid("f5c7e023-653c-11e7-B25C-023cca4497b9"));
+        assert!(!is_guid("f5c7e023-653c-11e7-b25c-023cca4497b"));
+        assert!(!is_guid("f5c7e023653c11e7b25c023cca4497b9"));
     }
 }

@@ -7,17 +7,24 @@ use std::time::Duration;
 use lsq_emulator::{Config, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
 pub(crate) const USAGE: &str = "\
-lsq-emulator: a LeadSquared ShowAgentPopup stand-in, to try a dialplan offline.
+lsq-emulator: a LeadSquared stand-in (pop-up, lead lookup and creation, user lookup, call
+logs), to try a dialplan offline.
 
 Usage: lsq-emulator [options]
 
+  --data FILE              leads and users to answer lookups from: JSON
+                           {\"leads\":[..],\"users\":[..]} (a sample ships as
+                           emulator/data/sample.json); default: none, lookups answer []
   --port N                 port to listen on (default 8080; 0 picks a free port)
   --port-file PATH         after binding, write the port number to PATH
   --bind IP                address to listen on (default 127.0.0.1)
   --access-key KEY         accepted access key (default $LSQ_ACCESS_KEY, else a test key)
   --secret-key KEY         accepted secret key (default $LSQ_SECRET_KEY, else a test key)
-  --rate-limit N/W         answer the limit after N requests per W seconds (e.g. 25/5)
-  --limit-status 429|403   status of a rate-limit answer (default 429)
+  --rate-limit N/W         answer the limit after N requests per W seconds (e.g. 25/5),
+                           counted over all endpoints together, as LeadSquared does
+  --limit-status 429|403|200
+                           status of a rate-limit answer (default 429); 200 answers the
+                           limit in a 200 body with MXAPIRateLimitExceededException
   --retry-after VALUE      Retry-After header value sent with rate-limit answers
   --delay-ms N             wait N ms before every answer (a slow server)
   --tls-cert PATH          serve HTTPS with this PEM certificate chain (needs --tls-key)
@@ -25,7 +32,20 @@ Usage: lsq-emulator [options]
   --quiet                  print only the listening line, no per-request lines
   -h, --help               this help
 
-The API is POST /v2/Telephony.svc/ShowAgentPopup?accessKey=..&secretKey=..
+Endpoints (keys as accessKey=..&secretKey=.. in the query, or x-LSQ-AccessKey and
+x-LSQ-SecretKey headers):
+  POST /v2/Telephony.svc/ShowAgentPopup                     JSON pop-up
+  GET  /v2/LeadManagement.svc/RetrieveLeadByPhoneNumber?phone=DIGITS
+  POST /v2/LeadManagement.svc/Lead.Create                   [{\"Attribute\":..,\"Value\":..}]
+  GET  /v2/UserManagement.svc/User/Retrieve/ByEmailAddress?emailAddress=EMAIL
+  POST /v2/Telephony.svc/LogCall                            JSON call log
+
+Example (default test keys, sample data):
+  lsq-emulator --data emulator/data/sample.json &
+  curl 'http://127.0.0.1:8080/v2/LeadManagement.svc/RetrieveLeadByPhoneNumber?phone=918611795988' \\
+    -H 'x-LSQ-AccessKey: u$r0123456789abcdef0123456789abcdef' \\
+    -H 'x-LSQ-SecretKey: 0123456789abcdef0123456789abcdef01234567'
+
 Keys are never printed.";
 
 /// What the command line asked for.
@@ -35,6 +55,7 @@ pub(crate) struct Args {
     pub(crate) port_file: Option<PathBuf>,
     pub(crate) tls_cert: Option<PathBuf>,
     pub(crate) tls_key: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
 }
 
 /// The result of parsing: run, or print help.
@@ -60,6 +81,7 @@ pub(crate) fn parse(
     let mut port_file = None;
     let mut tls_cert = None;
     let mut tls_key = None;
+    let mut data = None;
 
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -96,7 +118,8 @@ pub(crate) fn parse(
                 config.limit_status = match v.as_str() {
                     "429" => 429,
                     "403" => 403,
-                    _ => return Err(format!("bad --limit-status (429 or 403): {v:?}")),
+                    "200" => 200,
+                    _ => return Err(format!("bad --limit-status (429, 403 or 200): {v:?}")),
                 };
             }
             "--retry-after" => config.retry_after = Some(value("--retry-after")?),
@@ -107,6 +130,7 @@ pub(crate) fn parse(
             }
             "--tls-cert" => tls_cert = Some(PathBuf::from(value("--tls-cert")?)),
             "--tls-key" => tls_key = Some(PathBuf::from(value("--tls-key")?)),
+            "--data" => data = Some(PathBuf::from(value("--data")?)),
             other => return Err(format!("unknown argument: {other:?} (try --help)")),
         }
     }
@@ -125,6 +149,7 @@ pub(crate) fn parse(
         port_file,
         tls_cert,
         tls_key,
+        data,
     })))
 }
 
@@ -203,6 +228,7 @@ mod tests {
                 "--quiet",
                 "--port-file",
                 "/tmp/p",
+                "--data=d.json",
             ],
             &[],
         )
@@ -214,6 +240,9 @@ mod tests {
         assert_eq!(a.config.delay, Duration::from_millis(20));
         assert!(a.config.quiet);
         assert_eq!(a.port_file, Some(PathBuf::from("/tmp/p")));
+        assert_eq!(a.data, Some(PathBuf::from("d.json")));
+        let a = run(&["--limit-status", "200"], &[]).unwrap();
+        assert_eq!(a.config.limit_status, 200);
     }
 
     #[test]

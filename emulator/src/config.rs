@@ -3,6 +3,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::data::Data;
 use crate::tls::TlsIdentity;
 
 /// The access key the emulator accepts unless configured otherwise.
@@ -29,9 +30,12 @@ pub struct Config {
     pub secret_key: String,
     /// Where to listen. Default `127.0.0.1:0` (a free port chosen by the system).
     pub bind: SocketAddr,
-    /// At most N authenticated requests per sliding window of W; `None` (default) is no limit.
+    /// At most N authenticated requests per sliding window of W, over every endpoint together
+    /// (LeadSquared limits the account, not an API); `None` (default) is no limit.
     pub rate_limit: Option<(u32, Duration)>,
-    /// Status of a rate-limit answer: 429 (default) or 403, as some tenants see.
+    /// Status of a rate-limit answer: 429 (default), 403 as some tenants see, or 200: the
+    /// limit reported in a 200 body `{"Status":"Error","ExceptionType":"MXAPIRateLimitExceededException",..}`
+    /// (no `Retry-After`), as LeadSquared also answers.
     pub limit_status: u16,
     /// `Retry-After` header value sent, as is, with rate-limit answers; `None` (default) sends none.
     pub retry_after: Option<String>,
@@ -48,6 +52,9 @@ pub struct Config {
     /// Keep at most this many [`Received`](crate::Received) records (the oldest are
     /// dropped first); counts stay exact. Default `None`: keep all (set it for long benchmarks).
     pub log_limit: Option<usize>,
+    /// The leads and users the lookups answer from, and Lead.Create adds to. Default: none
+    /// ([`Data::new`]); [`Data::sample`] or [`Data::load`] for more.
+    pub data: Data,
 }
 
 impl Default for Config {
@@ -64,6 +71,7 @@ impl Default for Config {
             quiet: true,
             idle_timeout: None,
             log_limit: None,
+            data: Data::new(),
         }
     }
 }
@@ -82,6 +90,8 @@ impl std::fmt::Debug for Config {
             .field("quiet", &self.quiet)
             .field("idle_timeout", &self.idle_timeout)
             .field("log_limit", &self.log_limit)
+            .field("leads", &self.data.leads().len())
+            .field("users", &self.data.users().len())
             .finish()
     }
 }

@@ -1,8 +1,16 @@
 //! The fault script: answers other than success, injected on purpose.
 //!
-//! Faults wait in a FIFO ([`Emulator::push_fault`](crate::Emulator::push_fault)). Each request
-//! that would otherwise succeed (routed, authenticated, within the rate limit, well-formed)
-//! takes the next fault, if any, and gets it instead of the success answer.
+//! Faults wait in a FIFO ([`Emulator::push_fault`](crate::Emulator::push_fault)), and in one
+//! FIFO per endpoint ([`Emulator::push_fault_for`](crate::Emulator::push_fault_for)). Each
+//! request that would otherwise succeed (routed, authenticated, within the rate limit,
+//! well-formed) takes the next fault of its endpoint's FIFO, else the next of the shared one,
+//! if any, and gets it instead of the endpoint's answer.
+//!
+//! Faults that still answer 200 with the endpoint's answer, or start to (`Delay`,
+//! `CloseAfterAnswer`, `Trickle`, `Huge`, `ResetMidBody`), do the endpoint's work first: the
+//! lead is created, the call log kept, as when a server did the work and the answer was slow
+//! or lost on the way. The others (`Status`, the rate limits, `Garbage`, `Drop`, `Redirect`) do
+//! not.
 //!
 //! To add a fault: add a variant, give it a [`Fault::name`] and a [`Fault::status`], and play
 //! it in `play` below (the only place that writes it).
@@ -10,10 +18,10 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::answer;
-use crate::check::{exception_type, Rejection};
-use crate::config::limit_message;
+use crate::answer::{self, Answer};
+use crate::check::exception_type;
 use crate::http::{write_head, Conn};
+use crate::ratelimit::limit_rejection;
 
 /// One injected misbehaviour.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,27 +45,32 @@ pub enum Fault {
     },
     /// 403 with the rate-limit ExceptionMessage, as some tenants answer.
     ForbiddenLimit,
+    /// HTTP 200 whose body is `{"Status":"Error","ExceptionType":"MXAPIRateLimitExceededException",..}`
+    /// with the rate-limit ExceptionMessage: how LeadSquared answers a limit on some APIs.
+    RateLimited200,
     /// These raw bytes instead of an HTTP answer, then close.
     Garbage(Vec<u8>),
     /// Close the connection without answering.
     Drop,
-    /// A 200 head with `Content-Length: 1000`, 500 bytes of body, then a TCP reset.
+    /// A 200 head with `Content-Length: 1000`, 500 bytes of body (the start of a pop-up
+    /// success body), then a TCP reset.
     ResetMidBody,
-    /// A 200 whose head is sent at once and whose body (the success body padded with spaces
-    /// to `total_bytes`, or cut to it) dribbles one byte per `interval`.
+    /// A 200 whose head is sent at once and whose body (the endpoint's answer body padded
+    /// with spaces to `total_bytes`, or cut to it) dribbles one byte per `interval`.
     Trickle {
         /// Pause before each body byte.
         interval: Duration,
         /// Body length, announced in `Content-Length`.
         total_bytes: usize,
     },
-    /// A 200 with a body of `bytes` bytes (a success body with a very long Message.Message),
-    /// written in chunks; stops quietly if the client hangs up.
+    /// A 200 with a body of `bytes` bytes (a pop-up success body with a very long
+    /// Message.Message, whatever the endpoint), written in chunks; stops quietly if the
+    /// client hangs up.
     Huge {
         /// Body length, announced in `Content-Length`.
         bytes: usize,
     },
-    /// Wait this long, then answer success normally.
+    /// Wait this long, then answer normally (the endpoint's own answer).
     Delay(Duration),
     /// A redirect status with a `Location` header and an empty body.
     Redirect {
@@ -66,8 +79,8 @@ pub enum Fault {
         /// The `Location` header value.
         location: String,
     },
-    /// The success answer with `Connection: close`, then close (like a server ending a
-    /// keep-alive connection).
+    /// The endpoint's own answer with `Connection: close`, then close (like a server ending
+    /// a keep-alive connection).
     CloseAfterAnswer,
 }
 
@@ -113,6 +126,7 @@ impl Fault {
             Fault::Status { .. } => "Status",
             Fault::RateLimited { .. } => "RateLimited",
             Fault::ForbiddenLimit => "ForbiddenLimit",
+            Fault::RateLimited200 => "RateLimited200",
             Fault::Garbage(_) => "Garbage",
             Fault::Drop => "Drop",
             Fault::ResetMidBody => "ResetMidBody",
@@ -130,6 +144,7 @@ impl Fault {
             Fault::Status { code, .. } | Fault::Redirect { code, .. } => *code,
             Fault::RateLimited { .. } => 429,
             Fault::ForbiddenLimit => 403,
+            Fault::RateLimited200 => 200,
             Fault::Garbage(_) | Fault::Drop => 0,
             Fault::ResetMidBody
             | Fault::Trickle { .. }
@@ -137,6 +152,25 @@ impl Fault {
             | Fault::Delay(_)
             | Fault::CloseAfterAnswer => 200,
         }
+    }
+}
+
+impl Fault {
+    /// Whether the endpoint does its work before this fault plays (see the module docs).
+    pub(crate) fn commits(&self) -> bool {
+        matches!(
+            self,
+            Fault::Delay(_)
+                | Fault::CloseAfterAnswer
+                | Fault::Trickle { .. }
+                | Fault::Huge { .. }
+                | Fault::ResetMidBody
+        )
+    }
+
+    /// Whether it writes the endpoint's answer (status included) as it stands.
+    pub(crate) fn answers_normally(&self) -> bool {
+        matches!(self, Fault::Delay(_) | Fault::CloseAfterAnswer)
     }
 }
 
@@ -161,6 +195,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) limit: (u32, Duration),
     /// Sleeps, waking early when the emulator stops; false when it stopped.
     pub(crate) sleep: &'a dyn Fn(Duration) -> bool,
+    /// The endpoint's answer, for the faults that [`Fault::commits`] (else unused).
+    pub(crate) answer: &'a Answer,
 }
 
 impl Ctx<'_> {
@@ -200,6 +236,10 @@ pub(crate) fn play(fault: Fault, conn: &mut Conn, ctx: &Ctx<'_>) -> io::Result<A
             limit_answer(conn, ctx, 403, None)?;
             Ok(ctx.next())
         }
+        Fault::RateLimited200 => {
+            limit_answer(conn, ctx, 200, None)?;
+            Ok(ctx.next())
+        }
         Fault::Garbage(bytes) => {
             conn.send(&bytes)?;
             Ok(After::Close)
@@ -219,8 +259,7 @@ pub(crate) fn play(fault: Fault, conn: &mut Conn, ctx: &Ctx<'_>) -> io::Result<A
         } => {
             answer::success_head(&mut conn.out, total_bytes, close);
             conn.send_out()?;
-            let mut body = Vec::with_capacity(total_bytes.max(answer::SUCCESS_LEN));
-            answer::success_body(&mut body);
+            let mut body = ctx.answer.body.clone();
             body.resize(total_bytes, b' ');
             for b in body {
                 if !(ctx.sleep)(interval) {
@@ -240,7 +279,7 @@ pub(crate) fn play(fault: Fault, conn: &mut Conn, ctx: &Ctx<'_>) -> io::Result<A
             if !(ctx.sleep)(d) {
                 return Ok(After::Abort);
             }
-            answer::success(&mut conn.out, close);
+            ctx.answer.write(&mut conn.out, close);
             conn.send_out()?;
             Ok(ctx.next())
         }
@@ -256,7 +295,7 @@ pub(crate) fn play(fault: Fault, conn: &mut Conn, ctx: &Ctx<'_>) -> io::Result<A
             Ok(ctx.next())
         }
         Fault::CloseAfterAnswer => {
-            answer::success(&mut conn.out, true);
+            ctx.answer.write(&mut conn.out, true);
             conn.send_out()?;
             Ok(After::Close)
         }
@@ -269,12 +308,7 @@ fn limit_answer(
     status: u16,
     retry_after: Option<String>,
 ) -> io::Result<()> {
-    let mut r = Rejection::new(
-        status,
-        exception_type(status),
-        limit_message(ctx.limit.0, ctx.limit.1),
-    );
-    r.retry_after = retry_after;
+    let r = limit_rejection(status, ctx.limit, retry_after);
     answer::error(&mut conn.out, &r, !ctx.keep_alive, false);
     conn.send_out()
 }

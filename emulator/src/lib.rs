@@ -1,30 +1,62 @@
-//! A LeadSquared "Show Agent Pop-Up" stand-in.
+//! A LeadSquared stand-in: the agent pop-up, lead lookup by phone, lead creation, user lookup
+//! by e-mail, and call logs.
 //!
-//! It serves `POST /v2/Telephony.svc/ShowAgentPopup` over HTTP/1.1 (keep-alive, one thread
-//! per connection) or HTTPS, and behaves like the real service as documented: the same
-//! success and error bodies, the same status codes, the same rate-limit message. On top of
-//! that it can misbehave on purpose ([`Fault`]), be slow ([`Emulator::set_delay`]), and it
-//! records every request ([`Received`]) so tests can check what went over the wire.
+//! It serves these [`Endpoint`]s over HTTP/1.1 (keep-alive, one thread per connection) or
+//! HTTPS, and behaves like the real service as documented: the same success and error
+//! bodies, the same status codes, the same rate-limit message. On top of that it can
+//! misbehave on purpose ([`Fault`], for every endpoint or one), be slow
+//! ([`Emulator::set_delay`]), and it records every request ([`Received`]) and every call log
+//! it accepted ([`CallLog`]) so tests can check what went over the wire. Lookups answer from
+//! [`Data`] (leads and users; [`Config::data`], `--data FILE` on the command line).
 //!
 //! It is used in-process by the liblsq tests and benchmarks, and from the command line
 //! (`lsq-emulator --help`) to try a dialplan offline.
 //!
+//! | endpoint | method and path |
+//! | --- | --- |
+//! | [`Endpoint::Popup`] | `POST /v2/Telephony.svc/ShowAgentPopup` |
+//! | [`Endpoint::LeadByPhone`] | `GET /v2/LeadManagement.svc/RetrieveLeadByPhoneNumber?phone={digits}` |
+//! | [`Endpoint::LeadCreate`] | `POST /v2/LeadManagement.svc/Lead.Create` |
+//! | [`Endpoint::UserByEmail`] | `GET /v2/UserManagement.svc/User/Retrieve/ByEmailAddress?emailAddress={email}` |
+//! | [`Endpoint::LogCall`] | `POST /v2/Telephony.svc/LogCall` |
+//!
 //! # What a request gets, in this order
 //!
-//! 1. **404** unless it is `POST /v2/Telephony.svc/ShowAgentPopup` (exact path, any query).
+//! 1. **404** unless its method and exact path are an endpoint's (any query). A known path
+//!    with the wrong method is a 404 too, whose message names the method to use.
 //! 2. **401** unless both keys match: `accessKey` / `secretKey` in the query (names
 //!    case-insensitive, values percent-decoded, `+` as space), or the headers
 //!    `x-LSQ-AccessKey` / `x-LSQ-SecretKey` (names case-insensitive).
-//! 3. **429** (or 403, [`Config::limit_status`]) when over the rate limit: more than N
-//!    authenticated arrivals in the last W, counting every authenticated arrival, the
-//!    rejected ones included. ExceptionMessage: `API calls exceeded the limit of N in W
-//!    second(s)`, with `Retry-After` when configured.
-//! 4. **400** unless `Content-Type` is `application/json` (parameters such as
-//!    `; charset=utf-8` allowed) and the body is a JSON object with exactly the documented
-//!    names: SourceNumber, DestinationNumber, DisplayNumber, Direction (`"Inbound"` or
-//!    `"Outbound"`), CallSessionId, LeadId, UserId, all strings, and optionally Tag, a string.
-//! 5. The next [`Fault`] of the script, if one is waiting.
-//! 6. **200** `{"Status":"Success","Message":{"Id":"<fresh GUID>","Message":"Message broadcasted successfully"}}`.
+//! 3. **429** (or 403, or 200 with the exception in the body: [`Config::limit_status`]) when
+//!    over the rate limit: more than N authenticated arrivals, of all endpoints together, in
+//!    the last W, counting every authenticated arrival, the rejected ones included.
+//!    ExceptionMessage: `API calls exceeded the limit of N in W second(s)`, with
+//!    `Retry-After` when configured (not with 200).
+//! 4. **400** (`MXInvalidInputException`, the message naming the problem) unless the
+//!    request passes its endpoint's checks:
+//!    - pop-up: `Content-Type: application/json` (parameters such as `; charset=utf-8`
+//!      allowed) and a JSON object with exactly the documented names: SourceNumber,
+//!      DestinationNumber, DisplayNumber, Direction (`"Inbound"` or `"Outbound"`),
+//!      CallSessionId, LeadId, UserId, all strings, and optionally Tag, a string;
+//!    - lead by phone: `phone` given, digits only;
+//!    - lead create: JSON, a non-empty array of `{"Attribute":..,"Value":..}` (exactly those
+//!      names, string values), known attributes (or `mx_` custom ones), each once; `Phone`
+//!      and `Mobile` as `+{cc}-{national}`;
+//!    - user by e-mail: `emailAddress` given, an e-mail address;
+//!    - call log: JSON object with exactly the documented names and types (see
+//!      [`Endpoint::LogCall`]'s module), real UTC times, EndTime not before StartTime.
+//! 5. The next [`Fault`] of the endpoint's own script, else of the shared script, if one is
+//!    waiting.
+//! 6. The endpoint's answer: pop-up 200
+//!    `{"Status":"Success","Message":{"Id":"<fresh GUID>","Message":"Message broadcasted successfully"}}`;
+//!    lookups 200 with a JSON array (`[]` when nothing matches; leads whose Phone or Mobile,
+//!    reduced to digits, equals the query or ends with it or is its ending, the shorter at
+//!    least [`MIN_SUFFIX_DIGITS`] digits, most recently modified first; active users by
+//!    e-mail, case-insensitive); lead create 200
+//!    `{"Status":"Success","Message":{"Id":"<ProspectID>","AffectedRows":1}}` (the lead is
+//!    added), or 500 [`DUPLICATE_EXCEPTION`] when a lead with that phone or e-mail exists;
+//!    call log 200 `{"Status":"Success","Message":{"Id":"<GUID>"}}` (the log is kept:
+//!    [`Emulator::call_logs`]).
 //!
 //! Error answers are `Content-Type: application/json` with
 //! `{"Status":"Error","ExceptionType":"..","ExceptionMessage":".."}`. A request that is not
@@ -56,22 +88,34 @@
 #![warn(missing_docs)]
 
 mod answer;
+mod calllog;
 mod check;
 mod config;
+mod data;
+mod endpoint;
+mod endpoints;
 mod faults;
 mod http;
 mod log;
+mod phone;
 mod ratelimit;
 mod server;
+mod time;
 mod tls;
 
 pub use answer::{new_message_id, SUCCESS_MESSAGE};
-pub use check::POPUP_PATH;
+pub use calllog::CallLog;
 pub use config::{
     limit_message, Config, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DOCUMENTED_RATE_LIMIT,
 };
+pub use data::{Data, LEAD_FIELDS, USER_ACTIVE, USER_FIELDS};
+pub use endpoint::{
+    Endpoint, LEAD_BY_PHONE_PATH, LEAD_CREATE_PATH, LOG_CALL_PATH, POPUP_PATH, USER_BY_EMAIL_PATH,
+};
+pub use endpoints::DUPLICATE_EXCEPTION;
 pub use faults::Fault;
 pub use log::Received;
+pub use phone::MIN_SUFFIX_DIGITS;
 pub use server::Emulator;
 pub use tls::{TestCa, TlsIdentity};
 
@@ -84,5 +128,7 @@ mod tests {
         send_sync::<crate::Fault>();
         send_sync::<crate::Received>();
         send_sync::<crate::Config>();
+        send_sync::<crate::CallLog>();
+        send_sync::<crate::Data>();
     }
 }

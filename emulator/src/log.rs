@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::Endpoint;
+
 /// One request as received, with the status it was answered with.
 ///
 /// The `Debug` output hides the values of `accessKey` / `secretKey` in the query and of the
@@ -29,6 +31,9 @@ pub struct Received {
     pub connection: u64,
     /// When the request was completely read.
     pub arrived: Instant,
+    /// The endpoint it was routed to: its method and path are an endpoint's; `None` for a
+    /// 404 (an unknown path, or a known path with the wrong method).
+    pub endpoint: Option<Endpoint>,
 }
 
 impl Received {
@@ -74,6 +79,7 @@ impl fmt::Debug for Received {
             .field("fault", &self.fault)
             .field("connection", &self.connection)
             .field("arrived", &self.arrived)
+            .field("endpoint", &self.endpoint)
             .finish()
     }
 }
@@ -101,11 +107,30 @@ pub(crate) fn redact_query(query: &str) -> String {
     out
 }
 
+/// The exact counts of what was recorded (kept even when records are dropped).
+#[derive(Default)]
+pub(crate) struct Counts {
+    pub(crate) total: u64,
+    pub(crate) by_status: HashMap<u16, u64>,
+    by_endpoint: HashMap<Endpoint, u64>,
+    by_endpoint_status: HashMap<(Endpoint, u16), u64>,
+}
+
+impl Counts {
+    /// Requests for `endpoint`, with `status` when given.
+    pub(crate) fn for_endpoint(&self, endpoint: Endpoint, status: Option<u16>) -> u64 {
+        let n = match status {
+            None => self.by_endpoint.get(&endpoint),
+            Some(s) => self.by_endpoint_status.get(&(endpoint, s)),
+        };
+        n.copied().unwrap_or(0)
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     records: VecDeque<Received>,
-    total: u64,
-    by_status: HashMap<u16, u64>,
+    counts: Counts,
 }
 
 /// The log shared between connection threads and the [`Emulator`](crate::Emulator) handle.
@@ -131,8 +156,13 @@ impl RequestLog {
 
     pub(crate) fn record(&self, r: Received) {
         let mut g = self.lock();
-        g.total += 1;
-        *g.by_status.entry(r.status).or_insert(0) += 1;
+        let c = &mut g.counts;
+        c.total += 1;
+        *c.by_status.entry(r.status).or_insert(0) += 1;
+        if let Some(e) = r.endpoint {
+            *c.by_endpoint.entry(e).or_insert(0) += 1;
+            *c.by_endpoint_status.entry((e, r.status)).or_insert(0) += 1;
+        }
         if self.limit != Some(0) {
             if let Some(limit) = self.limit {
                 while g.records.len() >= limit {
@@ -150,11 +180,20 @@ impl RequestLog {
     }
 
     pub(crate) fn count(&self) -> u64 {
-        self.lock().total
+        self.lock().counts.total
     }
 
     pub(crate) fn count_with_status(&self, status: u16) -> u64 {
-        self.lock().by_status.get(&status).copied().unwrap_or(0)
+        self.lock()
+            .counts
+            .by_status
+            .get(&status)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn count_for(&self, endpoint: Endpoint, status: Option<u16>) -> u64 {
+        self.lock().counts.for_endpoint(endpoint, status)
     }
 
     pub(crate) fn clear(&self) {
@@ -162,18 +201,18 @@ impl RequestLog {
         *g = Inner::default();
     }
 
-    /// Waits until `pred(total, by_status)` holds or `timeout` passes; returns whether it held.
+    /// Waits until `pred(counts)` holds or `timeout` passes; returns whether it held.
     pub(crate) fn wait_until(
         &self,
         timeout: Duration,
-        mut pred: impl FnMut(u64, &HashMap<u16, u64>) -> bool,
+        mut pred: impl FnMut(&Counts) -> bool,
     ) -> bool {
         let g = self.lock();
         let (g, _) = self
             .changed
-            .wait_timeout_while(g, timeout, |i| !pred(i.total, &i.by_status))
+            .wait_timeout_while(g, timeout, |i| !pred(&i.counts))
             .unwrap_or_else(|e| e.into_inner());
-        pred(g.total, &g.by_status)
+        pred(&g.counts)
     }
 }
 

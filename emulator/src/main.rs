@@ -1,4 +1,5 @@
-//! `lsq-emulator`: run the LeadSquared stand-in from the command line (see `--help`).
+//! `lsq-emulator`: run the LeadSquared stand-in from the command line (see `--help`), with
+//! leads and users from `--data FILE`.
 //!
 //! Prints `lsq-emulator listening on URL` once ready, then one line per request (keys
 //! redacted). Runs until killed; SIGINT and SIGTERM end it with their default behaviour.
@@ -9,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use lsq_emulator::{Emulator, TlsIdentity};
+use lsq_emulator::{Data, Emulator, TlsIdentity};
 
 fn main() -> ExitCode {
     let parsed = cli::parse(std::env::args().skip(1), |k| std::env::var(k).ok());
@@ -29,6 +30,24 @@ fn main() -> ExitCode {
             Ok(id) => args.config.tls = Some(id),
             Err(e) => {
                 eprintln!("lsq-emulator: cannot use --tls-cert/--tls-key: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(path) = &args.data {
+        match Data::load(path) {
+            Ok(data) => {
+                // stderr: stdout's first line stays the listening line scripts wait for.
+                eprintln!(
+                    "lsq-emulator: {} lead(s) and {} user(s) from {}",
+                    data.leads().len(),
+                    data.users().len(),
+                    path.display()
+                );
+                args.config.data = data;
+            }
+            Err(e) => {
+                eprintln!("lsq-emulator: cannot use --data {}: {e}", path.display());
                 return ExitCode::from(2);
             }
         }

@@ -3,6 +3,31 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::check::Rejection;
+use crate::config::limit_message;
+
+/// The ExceptionType of every rate-limit answer, whatever its status.
+pub(crate) const LIMIT_EXCEPTION: &str = "MXAPIRateLimitExceededException";
+
+/// A rate-limit answer: `status` 429 or 403 with `Retry-After` when given, or 200 (the
+/// LeadSquared variant that reports the limit in a 200 body; inferred: without Retry-After).
+pub(crate) fn limit_rejection(
+    status: u16,
+    limit: (u32, Duration),
+    retry_after: Option<String>,
+) -> Rejection {
+    let mut r = Rejection::new(status, LIMIT_EXCEPTION, limit_message(limit.0, limit.1));
+    if status != 200 {
+        r.retry_after = retry_after;
+    }
+    r
+}
+
+/// Whether `status` is a way to answer a rate limit: 429, 403 or 200.
+pub(crate) fn is_limit_status(status: u16) -> bool {
+    matches!(status, 429 | 403 | 200)
+}
+
 /// A sliding window over arrival times.
 ///
 /// Every authenticated arrival is counted, the rejected ones included (a client that keeps

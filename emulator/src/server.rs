@@ -11,13 +11,17 @@ use std::time::{Duration, Instant};
 
 use rustls::{ServerConnection, StreamOwned};
 
-use crate::answer;
-use crate::check::{self, exception_type, Rejection, Summary};
-use crate::config::{limit_message, Config, DOCUMENTED_RATE_LIMIT};
+use crate::answer::{self, Answer};
+use crate::calllog::{CallLog, CallLogs};
+use crate::check::{self, exception_type, Rejection};
+use crate::config::{Config, DOCUMENTED_RATE_LIMIT};
+use crate::data::Data;
+use crate::endpoint::{self, Endpoint};
+use crate::endpoints::{self, Origin, World};
 use crate::faults::{self, After, Ctx, Fault};
 use crate::http::{Conn, ReadError, Request, Stream};
 use crate::log::{redact_query, Received, RequestLog};
-use crate::ratelimit::SlidingWindow;
+use crate::ratelimit::{is_limit_status, limit_rejection, SlidingWindow};
 
 /// Settings that can change while the emulator runs.
 struct State {
@@ -25,7 +29,21 @@ struct State {
     limit_status: u16,
     retry_after: Option<String>,
     delay: Duration,
+    /// The shared script: taken by any endpoint.
     faults: VecDeque<Fault>,
+    /// Per-endpoint scripts: taken first by their endpoint only.
+    endpoint_faults: HashMap<Endpoint, VecDeque<Fault>>,
+}
+
+impl State {
+    /// The fault an accepted request of `endpoint` gets: its own script first, then the
+    /// shared one.
+    fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        self.endpoint_faults
+            .get_mut(&endpoint)
+            .and_then(VecDeque::pop_front)
+            .or_else(|| self.faults.pop_front())
+    }
 }
 
 /// Everything the connection threads share with the handle.
@@ -37,6 +55,7 @@ struct Shared {
     tls: Option<Arc<rustls::ServerConfig>>,
     state: Mutex<State>,
     log: RequestLog,
+    world: World,
     stopping: AtomicBool,
     stop_lock: Mutex<()>,
     stop_cv: Condvar,
@@ -110,10 +129,10 @@ impl Emulator {
             Some(id) => Some(crate::tls::server_config(id)?),
             None => None,
         };
-        if config.limit_status != 429 && config.limit_status != 403 {
+        if !is_limit_status(config.limit_status) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "limit_status must be 429 or 403",
+                "limit_status must be 429, 403 or 200",
             ));
         }
         let listener = TcpListener::bind(config.bind)?;
@@ -130,8 +149,13 @@ impl Emulator {
                 retry_after: config.retry_after,
                 delay: config.delay,
                 faults: VecDeque::new(),
+                endpoint_faults: HashMap::new(),
             }),
             log: RequestLog::new(config.log_limit),
+            world: World {
+                data: Mutex::new(config.data),
+                calls: CallLogs::default(),
+            },
             stopping: AtomicBool::new(false),
             stop_lock: Mutex::new(()),
             stop_cv: Condvar::new(),
@@ -175,9 +199,10 @@ impl Emulator {
         self.shared.state().rate = limit.map(|(n, w)| SlidingWindow::new(n, w));
     }
 
-    /// Sets the status of rate-limit answers: 429 or 403 (anything else is ignored).
+    /// Sets the status of rate-limit answers: 429, 403, or 200 (the limit reported in a 200
+    /// body, see [`Config::limit_status`]); anything else is ignored.
     pub fn set_limit_status(&self, status: u16) {
-        if status == 429 || status == 403 {
+        if is_limit_status(status) {
             self.shared.state().limit_status = status;
         }
     }
@@ -192,7 +217,8 @@ impl Emulator {
         self.shared.state().delay = delay;
     }
 
-    /// Appends a fault to the script: the next request that would succeed gets it instead.
+    /// Appends a fault to the shared script: the next request that would succeed, of any
+    /// endpoint whose own script ([`Emulator::push_fault_for`]) is empty, gets it instead.
     pub fn push_fault(&self, fault: Fault) {
         self.shared.state().faults.push_back(fault);
     }
@@ -202,14 +228,46 @@ impl Emulator {
         self.shared.state().faults.extend(faults);
     }
 
-    /// Faults not used yet.
-    pub fn pending_faults(&self) -> usize {
-        self.shared.state().faults.len()
+    /// Appends a fault to `endpoint`'s own script: the next request of that endpoint that
+    /// would succeed gets it, before any fault of the shared script.
+    pub fn push_fault_for(&self, endpoint: Endpoint, fault: Fault) {
+        self.push_faults_for(endpoint, [fault]);
     }
 
-    /// Removes the faults not used yet.
+    /// Appends several faults to `endpoint`'s own script, in order.
+    pub fn push_faults_for(&self, endpoint: Endpoint, faults: impl IntoIterator<Item = Fault>) {
+        self.shared
+            .state()
+            .endpoint_faults
+            .entry(endpoint)
+            .or_default()
+            .extend(faults);
+    }
+
+    /// Faults not used yet, in the shared script and every endpoint's.
+    pub fn pending_faults(&self) -> usize {
+        let st = self.shared.state();
+        st.faults.len()
+            + st.endpoint_faults
+                .values()
+                .map(VecDeque::len)
+                .sum::<usize>()
+    }
+
+    /// Faults not used yet in `endpoint`'s own script.
+    pub fn pending_faults_for(&self, endpoint: Endpoint) -> usize {
+        self.shared
+            .state()
+            .endpoint_faults
+            .get(&endpoint)
+            .map_or(0, VecDeque::len)
+    }
+
+    /// Removes the faults not used yet, from every script.
     pub fn clear_faults(&self) {
-        self.shared.state().faults.clear();
+        let mut st = self.shared.state();
+        st.faults.clear();
+        st.endpoint_faults.clear();
     }
 
     /// Every request recorded so far, oldest first (at most `Config::log_limit` of them).
@@ -230,19 +288,114 @@ impl Emulator {
     /// Waits until at least `n` requests have been recorded, or `timeout` passes; returns
     /// whether they were. Requests are recorded just before their answer is written.
     pub fn wait_for_requests(&self, n: u64, timeout: Duration) -> bool {
-        self.shared.log.wait_until(timeout, |total, _| total >= n)
+        self.shared.log.wait_until(timeout, |c| c.total >= n)
     }
 
     /// Waits until at least `n` requests got `status`, or `timeout` passes.
     pub fn wait_for_status(&self, status: u16, n: u64, timeout: Duration) -> bool {
-        self.shared
-            .log
-            .wait_until(timeout, |_, by| by.get(&status).copied().unwrap_or(0) >= n)
+        self.shared.log.wait_until(timeout, |c| {
+            c.by_status.get(&status).copied().unwrap_or(0) >= n
+        })
     }
 
-    /// Forgets the recorded requests and resets the counts.
+    /// Forgets the recorded requests and resets the counts (the call logs stay: see
+    /// [`Emulator::clear_call_logs`]).
     pub fn clear_log(&self) {
         self.shared.log.clear();
+    }
+
+    /// The requests recorded for `endpoint`, oldest first.
+    pub fn requests_for(&self, endpoint: Endpoint) -> Vec<Received> {
+        let mut r = self.shared.log.requests();
+        r.retain(|r| r.endpoint == Some(endpoint));
+        r
+    }
+
+    /// How many requests for `endpoint` were answered (whatever the status).
+    pub fn count_for(&self, endpoint: Endpoint) -> u64 {
+        self.shared.log.count_for(endpoint, None)
+    }
+
+    /// How many requests for `endpoint` got `status`.
+    pub fn count_for_with_status(&self, endpoint: Endpoint, status: u16) -> u64 {
+        self.shared.log.count_for(endpoint, Some(status))
+    }
+
+    /// Waits until at least `n` requests for `endpoint` have been recorded, or `timeout`
+    /// passes; returns whether they were.
+    pub fn wait_for_endpoint(&self, endpoint: Endpoint, n: u64, timeout: Duration) -> bool {
+        self.shared
+            .log
+            .wait_until(timeout, |c| c.for_endpoint(endpoint, None) >= n)
+    }
+
+    /// Waits until at least `n` requests for `endpoint` got `status`, or `timeout` passes.
+    pub fn wait_for_endpoint_status(
+        &self,
+        endpoint: Endpoint,
+        status: u16,
+        n: u64,
+        timeout: Duration,
+    ) -> bool {
+        self.shared
+            .log
+            .wait_until(timeout, |c| c.for_endpoint(endpoint, Some(status)) >= n)
+    }
+
+    /// Every call log accepted so far, in the order accepted (duplicates included).
+    pub fn call_logs(&self) -> Vec<CallLog> {
+        self.shared.world.calls.all()
+    }
+
+    /// How many call logs were accepted so far.
+    pub fn call_log_count(&self) -> usize {
+        self.shared.world.calls.count()
+    }
+
+    /// The call logs accepted with this CallSessionId, in order: more than one is a duplicate
+    /// delivery.
+    pub fn call_logs_for(&self, call_session_id: &str) -> Vec<CallLog> {
+        self.shared.world.calls.for_session(call_session_id)
+    }
+
+    /// Waits until at least `n` call logs have been accepted, or `timeout` passes; returns
+    /// whether they were. A log is kept before its answer is written.
+    pub fn wait_for_call_logs(&self, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .world
+            .calls
+            .wait_until(timeout, |logs| logs.len() >= n)
+    }
+
+    /// Waits until at least `n` call logs with this CallSessionId have been accepted, or
+    /// `timeout` passes.
+    pub fn wait_for_call_logs_for(
+        &self,
+        call_session_id: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> bool {
+        self.shared.world.calls.wait_until(timeout, |logs| {
+            logs.iter()
+                .filter(|l| l.call_session_id == call_session_id)
+                .count()
+                >= n
+        })
+    }
+
+    /// Forgets the call logs kept.
+    pub fn clear_call_logs(&self) {
+        self.shared.world.calls.clear();
+    }
+
+    /// The leads and users as they are now (the configured ones and those created since).
+    pub fn data(&self) -> Data {
+        self.shared.world.data().clone()
+    }
+
+    /// Replaces the leads and users.
+    pub fn set_data(&self, data: Data) {
+        *self.shared.world.data() = data;
     }
 
     /// How many TCP connections were accepted so far.
@@ -370,42 +523,78 @@ fn serve(shared: &Shared, tcp: TcpStream, id: u64) {
 
 /// The verdict on a request, in the documented order.
 enum Verdict {
-    Reject(Rejection),
-    Accept(Summary, Option<Fault>),
+    Reject(Option<Endpoint>, Rejection),
+    Accept {
+        endpoint: Endpoint,
+        summary: String,
+        fault: Option<Fault>,
+        /// The endpoint's answer; empty when a fault that does not commit replaced it.
+        answer: Answer,
+    },
 }
 
-/// 404, then 401, then the rate limit, then 400; an accepted request takes the next fault.
-fn decide(shared: &Shared, req: &Request) -> Verdict {
-    if let Err(r) = check::route(req) {
-        return Verdict::Reject(r);
+impl Verdict {
+    fn status(&self) -> u16 {
+        match self {
+            Verdict::Reject(_, r) => r.status,
+            Verdict::Accept { fault: Some(f), .. } if !f.answers_normally() => f.status_code(),
+            Verdict::Accept { answer, .. } => answer.status,
+        }
     }
+}
+
+/// 404, then 401, then the rate limit (one window over every endpoint: the account's
+/// budget), then the endpoint's 400 checks; an accepted request takes the next fault of its
+/// endpoint's script, else of the shared one, and is performed unless the fault replaces it.
+fn decide(shared: &Shared, req: &Request, id: u64) -> Verdict {
+    let endpoint = match endpoint::route(req) {
+        Ok(e) => e,
+        Err(r) => return Verdict::Reject(None, r),
+    };
     if let Err(r) = check::authenticate(req, &shared.access_key, &shared.secret_key) {
-        return Verdict::Reject(r);
+        return Verdict::Reject(Some(endpoint), r);
     }
     {
         let mut st = shared.state();
         let (status, retry_after) = (st.limit_status, st.retry_after.clone());
         if let Some(window) = st.rate.as_mut() {
             if window.arrive(Instant::now()) {
-                let (n, w) = window.limit();
-                let mut r = Rejection::new(status, exception_type(status), limit_message(n, w));
-                r.retry_after = retry_after;
-                return Verdict::Reject(r);
+                let r = limit_rejection(status, window.limit(), retry_after);
+                return Verdict::Reject(Some(endpoint), r);
             }
         }
     }
-    match check::body(req) {
-        Err(r) => Verdict::Reject(r),
-        Ok(summary) => Verdict::Accept(summary, shared.state().faults.pop_front()),
+    let parsed = match endpoints::parse(endpoint, req) {
+        Ok(p) => p,
+        Err(r) => return Verdict::Reject(Some(endpoint), r),
+    };
+    let summary = parsed.summary();
+    let fault = shared.state().take_fault(endpoint);
+    let answer = if fault.as_ref().map_or(true, Fault::commits) {
+        let origin = Origin {
+            connection: id,
+            arrived: req.arrived,
+        };
+        parsed.perform(&shared.world, origin)
+    } else {
+        Answer::default()
+    };
+    Verdict::Accept {
+        endpoint,
+        summary,
+        fault,
+        answer,
     }
 }
 
 fn handle(shared: &Shared, conn: &mut Conn, req: Request, id: u64) -> io::Result<After> {
-    let verdict = decide(shared, &req);
-    let (status, fault_name) = match &verdict {
-        Verdict::Reject(r) => (r.status, None),
-        Verdict::Accept(_, Some(f)) => (f.status_code(), Some(f.name())),
-        Verdict::Accept(_, None) => (200, None),
+    let verdict = decide(shared, &req, id);
+    let status = verdict.status();
+    let (endpoint, fault_name) = match &verdict {
+        Verdict::Reject(e, _) => (*e, None),
+        Verdict::Accept {
+            endpoint, fault, ..
+        } => (Some(*endpoint), fault.as_ref().map(Fault::name)),
     };
     if !shared.quiet {
         print_line(&req, status, &verdict);
@@ -422,6 +611,7 @@ fn handle(shared: &Shared, conn: &mut Conn, req: Request, id: u64) -> io::Result
         fault: fault_name,
         connection: id,
         arrived: req.arrived,
+        endpoint,
     });
     let (delay, limit) = {
         let st = shared.state();
@@ -438,22 +628,31 @@ fn handle(shared: &Shared, conn: &mut Conn, req: Request, id: u64) -> io::Result
     };
     conn.out.clear();
     match verdict {
-        Verdict::Reject(r) => {
+        Verdict::Reject(_, r) => {
             answer::error(&mut conn.out, &r, !keep_alive, head_only);
             conn.send_out()?;
             Ok(next)
         }
-        Verdict::Accept(_, None) => {
-            answer::success(&mut conn.out, !keep_alive);
+        Verdict::Accept {
+            fault: None,
+            answer,
+            ..
+        } => {
+            answer.write(&mut conn.out, !keep_alive);
             conn.send_out()?;
             Ok(next)
         }
-        Verdict::Accept(_, Some(fault)) => {
+        Verdict::Accept {
+            fault: Some(fault),
+            answer,
+            ..
+        } => {
             let sleep = |d| shared.sleep(d);
             let ctx = Ctx {
                 keep_alive,
                 limit,
                 sleep: &sleep,
+                answer: &answer,
             };
             faults::play(fault, conn, &ctx)
         }
@@ -469,21 +668,21 @@ fn print_line(req: &Request, status: u16, verdict: &Verdict) {
     }
     line.push_str(&format!(" {status}"));
     match verdict {
-        Verdict::Reject(r) => {
+        Verdict::Reject(_, r) => {
             line.push_str(&format!(
                 " {}: {}",
                 r.exception_type,
                 clean(&r.message, 200)
             ));
         }
-        Verdict::Accept(s, fault) => {
-            line.push_str(&format!(
-                " {} -> {} {} LeadId {}",
-                clean(&s.source, 64),
-                clean(&s.destination, 64),
-                clean(&s.direction, 16),
-                clean(&s.lead_id, 64)
-            ));
+        Verdict::Accept {
+            summary,
+            fault,
+            answer,
+            ..
+        } => {
+            line.push_str(summary);
+            line.push_str(&answer.note);
             if let Some(f) = fault {
                 line.push_str(&format!(" [fault {}]", f.name()));
             }
@@ -495,7 +694,7 @@ fn print_line(req: &Request, status: u16, verdict: &Verdict) {
 }
 
 /// Control characters replaced, length capped: request text is untrusted.
-fn clean(s: &str, max: usize) -> String {
+pub(crate) fn clean(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .take(max)

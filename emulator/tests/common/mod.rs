@@ -173,3 +173,54 @@ pub fn read_head(r: &mut impl BufRead) -> io::Result<(u16, Vec<(String, String)>
 pub fn once(addr: SocketAddr, bytes: &[u8]) -> Resp {
     Client::connect(addr).roundtrip(bytes)
 }
+
+/// `{path}?accessKey=..&secretKey=..` with the default keys, then `&{extra}` when given.
+pub fn keyed(path: &str, extra: &str) -> String {
+    let mut t = target().replacen(POPUP_PATH, path, 1);
+    if !extra.is_empty() {
+        t.push('&');
+        t.push_str(extra);
+    }
+    t
+}
+
+/// A GET with the default keys in the query and `extra` after them.
+pub fn get(path: &str, extra: &str) -> Vec<u8> {
+    raw("GET", &keyed(path, extra), &[], b"")
+}
+
+/// A JSON POST with the default keys in the query.
+pub fn post(path: &str, body: &str) -> Vec<u8> {
+    raw(
+        "POST",
+        &keyed(path, ""),
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+/// A GUID made from a number, for test data.
+pub fn guid(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// Asserts a LeadSquared JSON error answer.
+pub fn assert_error(r: &Resp, status: u16, exception_type: &str) {
+    assert_eq!(r.status, status, "{r:?}");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v = r.json();
+    assert_eq!(v["Status"], "Error", "{v}");
+    assert_eq!(v["ExceptionType"], exception_type, "{v}");
+    assert!(v["ExceptionMessage"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    assert_eq!(v.as_object().unwrap().len(), 3);
+}
+
+/// The ExceptionMessage of an error answer.
+pub fn message(r: &Resp) -> String {
+    r.json()["ExceptionMessage"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
