@@ -41,6 +41,9 @@ mod error;
 mod log;
 mod net;
 mod options;
+// Lead lookup (connector contract): not wired into the client yet.
+#[allow(dead_code)]
+mod phone;
 mod popup;
 mod ratelimit;
 mod report;
