@@ -39,6 +39,9 @@ mod endpoint;
 mod engine;
 mod error;
 mod log;
+// Lead lookup (connector contract): not wired into the client yet.
+#[allow(dead_code)]
+mod lookup;
 mod net;
 mod options;
 // Lead lookup (connector contract): not wired into the client yet.
