@@ -23,7 +23,7 @@
 //!   dropping them would silently lose digits;
 //! - fewer than 4 digits in all, more than 15 digits in the result (the
 //!   E.164 maximum), an international number starting with `0` (no country
-//!   code does), and input longer than [`MAX_FIELD_BYTES`](crate::MAX_FIELD_BYTES).
+//!   code does), and input longer than [`MAX_FIELD_BYTES`].
 //!
 //! Every other character is a separator and dropped: space, `-`, `.`, `(`,
 //! `)`, `/`, and any other punctuation or Unicode space or dash (a no-break
