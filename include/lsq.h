@@ -22,6 +22,76 @@
 #include <stddef.h>
 
 /**
+ * The longest e-mail address (RFC 5321's path limit).
+ */
+#define MAX_EMAIL_BYTES 254
+
+/**
+ * The largest answer accepted: a lead carries dozens of fields, and a
+ * number may match several leads; a megabyte is far past any real answer.
+ */
+#define MAX_ANSWER_BYTES (1024 * 1024)
+
+/**
+ * The most digits an E.164 number has, country code included.
+ */
+#define MAX_DIGITS 15
+
+/**
+ * The fewest digits a number may have (the contract's rule).
+ */
+#define MIN_DIGITS 4
+
+/**
+ * The longest trunk or international prefix accepted. Real ones are 1 to 4
+ * digits: `0`, `1`, `06` (Hungary); `00`, `011` (North America), `010`
+ * (Japan), `0011` (Australia), `00xx` carrier selection (Brazil).
+ */
+#define MAX_PREFIX_DIGITS 4
+
+#define Class_COUNT 2
+
+/**
+ * Size of `lsq_lead.lead_id`, NUL included.
+ */
+#define LSQ_LEAD_ID_SIZE 64
+
+/**
+ * Size of `lsq_lead.owner_id`, NUL included.
+ */
+#define LSQ_LEAD_OWNER_ID_SIZE 64
+
+/**
+ * Size of `lsq_lead.first_name` and `lsq_lead.last_name`, NUL included.
+ */
+#define LSQ_LEAD_NAME_SIZE 128
+
+/**
+ * Size of `lsq_lead.email`, NUL included.
+ */
+#define LSQ_LEAD_EMAIL_SIZE 256
+
+/**
+ * Size of `lsq_lead.phone`, NUL included.
+ */
+#define LSQ_LEAD_PHONE_SIZE 64
+
+/**
+ * Size of `lsq_lead.company`, NUL included.
+ */
+#define LSQ_LEAD_COMPANY_SIZE 128
+
+/**
+ * Size of `lsq_lead.stage`, NUL included.
+ */
+#define LSQ_LEAD_STAGE_SIZE 64
+
+/**
+ * Size of `lsq_lead.message`, NUL included.
+ */
+#define LSQ_LEAD_MESSAGE_SIZE 256
+
+/**
  * `lsq_popup.direction`: the lead called in.
  */
 #define LSQ_INBOUND 0
@@ -134,6 +204,81 @@ typedef struct lsq_stats {
 } lsq_stats;
 
 /**
+ * A lead lookup's result, filled by the library. Strings are
+ * NUL-terminated and cut on a UTF-8 boundary when too long; a field
+ * LeadSquared left empty or null is "". Nothing in it needs freeing.
+ */
+typedef struct lsq_lead {
+    /**
+     * LSQ_OK: found (or created); LSQ_NO_MATCH: no lead has the number
+     * (nothing failed); else why the lookup failed.
+     */
+    lsq_status status;
+    /**
+     * The last HTTP status received, 0 when none (cache hit, invalid input).
+     */
+    uint16_t http_status;
+    /**
+     * HTTP requests made, 0 when answered from the cache.
+     */
+    uint16_t attempts;
+    /**
+     * From the call (async: from queuing) to this result, in milliseconds.
+     */
+    uint32_t elapsed_ms;
+    /**
+     * 1 when answered from the cache.
+     */
+    uint8_t cached;
+    /**
+     * 1 when liblsq created this lead (`unknown_caller=create`).
+     */
+    uint8_t created;
+    /**
+     * ProspectID: the LeadId.
+     */
+    char lead_id[LSQ_LEAD_ID_SIZE];
+    /**
+     * OwnerId: the lead owner's UserId ("" when absent).
+     */
+    char owner_id[LSQ_LEAD_OWNER_ID_SIZE];
+    /**
+     * FirstName.
+     */
+    char first_name[LSQ_LEAD_NAME_SIZE];
+    /**
+     * LastName.
+     */
+    char last_name[LSQ_LEAD_NAME_SIZE];
+    /**
+     * EmailAddress.
+     */
+    char email[LSQ_LEAD_EMAIL_SIZE];
+    /**
+     * Phone, else Mobile.
+     */
+    char phone[LSQ_LEAD_PHONE_SIZE];
+    /**
+     * Company.
+     */
+    char company[LSQ_LEAD_COMPANY_SIZE];
+    /**
+     * ProspectStage.
+     */
+    char stage[LSQ_LEAD_STAGE_SIZE];
+    /**
+     * "" on success; else the reason.
+     */
+    char message[LSQ_LEAD_MESSAGE_SIZE];
+} lsq_lead;
+
+/**
+ * Called once with the result of `lsq_find_lead_async`, on a library
+ * thread; `lead` is valid only during the call.
+ */
+typedef void (*lsq_lead_callback)(const struct lsq_lead *lead, void *user_data);
+
+/**
  * Receives log lines (`level` is an LSQ_LOG_* value) from any library
  * thread, so it must be thread-safe. `message` is valid only during the
  * call. Lines never contain the keys.
@@ -219,6 +364,71 @@ typedef struct lsq_result {
  * `lsq_free` or `lsq_flush` on its own client, and must not throw (C++).
  */
 typedef void (*lsq_popup_callback)(const struct lsq_result *result, void *user_data);
+
+/**
+ * An agent's phone ringing for a call, filled by the caller. Strings are
+ * NUL-terminated UTF-8 with no control characters, at most 256 bytes;
+ * they are copied, so they may be freed when the call returns.
+ */
+typedef struct lsq_ringing {
+    /**
+     * The lead's number, as the PBX has it: looked up (normalised with the
+     * number plan options) and sent in the popup as given. Digits, '+',
+     * '-', ' ', '(', ')', '.'.
+     */
+    const char *caller_number;
+    /**
+     * The agent's phone or extension. Same rules.
+     */
+    const char *agent_number;
+    /**
+     * DisplayNumber: the IVR / virtual number. Same rules.
+     */
+    const char *display_number;
+    /**
+     * LSQ_INBOUND (SourceNumber = caller, DestinationNumber = agent) or
+     * LSQ_OUTBOUND (the reverse).
+     */
+    uint32_t direction;
+    /**
+     * CallSessionId: the same for every leg, and for the call log.
+     */
+    const char *call_session_id;
+    /**
+     * The agent: a UserId GUID, or the agent's e-mail address (looked up,
+     * and cached for `user_cache_ttl_ms`).
+     */
+    const char *user;
+    /**
+     * Optional (NULL or ""): a known LeadId GUID; then nothing is looked up.
+     */
+    const char *lead_id;
+    /**
+     * Optional (NULL or ""): Tag.
+     */
+    const char *tag;
+} lsq_ringing;
+
+/**
+ * How an agent ringing ended, filled by the library.
+ */
+typedef struct lsq_ringing_result {
+    /**
+     * The popup's result, as for `lsq_show_agent_popup`; LSQ_NO_MATCH (and
+     * no popup sent) when no lead was found or created.
+     */
+    struct lsq_result popup;
+    /**
+     * The lead it was shown for: the lookup's result, or the lead_id given.
+     */
+    struct lsq_lead lead;
+} lsq_ringing_result;
+
+/**
+ * Called once with the result of `lsq_agent_ringing_async`, on a library
+ * thread; `result` is valid only during the call.
+ */
+typedef void (*lsq_ringing_callback)(const struct lsq_ringing_result *result, void *user_data);
 
 
 
@@ -307,6 +517,19 @@ typedef void (*lsq_popup_callback)(const struct lsq_result *result, void *user_d
  */
 #define LSQ_DUPLICATE 16
 
+/**
+ * A lookup found no lead (or no user for an e-mail): nothing failed. For
+ * `lsq_agent_ringing*`, no popup was sent because no lead was found (or
+ * created).
+ */
+#define LSQ_NO_MATCH 17
+
+/**
+ * The call-log outbox could not be opened, read or written: the log was
+ * not accepted (nothing accepted before is lost).
+ */
+#define LSQ_ERR_STORAGE 18
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -364,6 +587,35 @@ lsq_status lsq_client_stats(const struct lsq_client *client, struct lsq_stats *s
  * call on the same thread: copy it if you need it longer.
  */
 const char *lsq_last_error(void);
+
+/**
+ * Finds the lead for `phone`, a number as the PBX gives it (`+91 86117
+ * 95988`, `08611795988`, `0091...`, `tel:+91...`), normalised with the
+ * options `default_country_code`, `trunk_prefix` and `international_prefix`,
+ * and blocks until it ends: from the cache, else one request shared with
+ * concurrent lookups of the same number, else (with `unknown_caller=create`)
+ * a lead created for it. Fills `lead` (which may not be NULL) and returns
+ * `lead->status`: LSQ_OK, LSQ_NO_MATCH (no lead; nothing failed), or why it
+ * failed (the reason also in `lsq_last_error()`).
+ *
+ * # Safety
+ * `client` is NULL or live; `phone` is NULL or NUL-terminated; `lead` is
+ * NULL or writable.
+ */
+lsq_status lsq_find_lead(struct lsq_client *client, const char *phone, struct lsq_lead *lead);
+
+/**
+ * Normalises and copies `phone`, queues the lookup and returns at once.
+ * LSQ_OK means queued: `callback` (may be NULL) is then called exactly
+ * once, on a library thread, with the result and `user_data`. Any other
+ * return (LSQ_ERR_INVALID_ARGUMENT, LSQ_ERR_QUEUE_FULL) means not queued,
+ * and no callback.
+ *
+ * # Safety
+ * As `lsq_find_lead`; `callback` stays callable and `user_data` valid
+ * until the callback has run.
+ */
+lsq_status lsq_find_lead_async(struct lsq_client *client, const char *phone, lsq_lead_callback callback, void *user_data);
 
 /**
  * New options holding the contract's defaults. Free with
@@ -439,6 +691,35 @@ lsq_status lsq_show_agent_popup_async(struct lsq_client *client, const struct ls
  * `client` is NULL or live.
  */
 lsq_status lsq_flush(struct lsq_client *client, uint32_t timeout_ms);
+
+/**
+ * An agent's phone rings: finds the lead by `caller_number` (unless
+ * `lead_id` is given) and the agent's UserId (when `user` is an e-mail),
+ * then shows the popup, all within `max_age_ms` of this call, and blocks
+ * until it ends. No popup is sent without a lead (LSQ_NO_MATCH).
+ * `dedup_window_ms` applies to (call_session_id, user) before any lookup.
+ * Fills `result` (may be NULL) and returns `result->popup.status`. Do not
+ * call it from a PBX's call thread: use the async call.
+ *
+ * # Safety
+ * `client` is NULL or live; `ringing` is NULL or valid with NULL or
+ * NUL-terminated strings; `result` is NULL or writable.
+ */
+lsq_status lsq_agent_ringing(struct lsq_client *client, const struct lsq_ringing *ringing, struct lsq_ringing_result *result);
+
+/**
+ * Validates and copies the ringing, queues it and returns at once: never
+ * waits on the network, a lookup or the rate limiter. LSQ_OK means queued:
+ * `callback` (may be NULL) is then called exactly once, on a library
+ * thread, with the result and `user_data`. Any other return
+ * (LSQ_ERR_INVALID_ARGUMENT, LSQ_ERR_QUEUE_FULL, LSQ_DUPLICATE) means not
+ * queued, and no callback.
+ *
+ * # Safety
+ * As `lsq_agent_ringing`; `callback` stays callable and `user_data` valid
+ * until the callback has run.
+ */
+lsq_status lsq_agent_ringing_async(struct lsq_client *client, const struct lsq_ringing *ringing, lsq_ringing_callback callback, void *user_data);
 
 /**
  * A static, human-readable description of a status. Takes any integer:

@@ -13,10 +13,15 @@ use crate::net::transport::Transport;
 use crate::options::Options;
 use crate::report::Report;
 use crate::sched::dedup::Dedup;
-use crate::sched::delivery::deliver_popup_guarded;
+use crate::flow::{self, ringing::Ringing};
+use crate::lookup::{CachePolicy, Directory};
+use crate::phone::normalise;
+use crate::report::{LeadReport, RingingReport};
+use crate::sched::delivery::deliver_popup;
+use crate::sched::job::{Job, Work};
 use crate::sched::ratelimit::Limiter;
-use crate::sched::shared::{Job, Limits, Shared};
-use crate::sched::workers as engine;
+use crate::sched::shared::{Limits, Shared};
+use crate::sched::workers::{self as engine, guarded};
 use crate::stats::{self, Stats};
 
 /// A LeadSquared client. Thread-safe: share it (`&Client`) between threads.
@@ -48,7 +53,16 @@ impl Client {
             max_retries: options.max_retries,
             queue_capacity: options.queue_capacity,
             shutdown_timeout: options.shutdown_timeout,
+            unknown_caller: options.unknown_caller,
+            lead_source: options.lead_source.clone(),
+            number_plan: options.number_plan.clone(),
         };
+        let directory = Directory::new(CachePolicy {
+            lead_ttl: options.lead_cache_ttl,
+            miss_ttl: options.lead_miss_ttl,
+            capacity: options.lead_cache_capacity,
+            user_ttl: options.user_cache_ttl,
+        });
         #[allow(unused_mut)]
         let mut shared = Shared::new(
             transport,
@@ -57,6 +71,7 @@ impl Client {
             options.logger.clone(),
             limits,
             Dedup::new(options.dedup_window),
+            directory,
         );
         #[cfg(feature = "test-hooks")]
         {
@@ -92,16 +107,16 @@ impl Client {
         if let Err(e) = popup.validate() {
             return Report::unsent(e, started.elapsed());
         }
-        if let Err(e) = self.shared.begin_blocking(started, popup) {
+        let dedup = (popup.call_session_id, popup.user_id);
+        if let Err(e) = self.shared.begin_blocking(started, Some(dedup)) {
             return Report::unsent(e, started.elapsed());
         }
-        let report = deliver_popup_guarded(
-            &self.shared,
-            popup,
-            started,
-            started + self.shared.limits.max_age,
+        let deadline = started + self.shared.limits.max_age;
+        let report = guarded(
+            |e| Report::unsent(e, started.elapsed()),
+            || deliver_popup(&self.shared, popup, started, deadline),
         );
-        self.shared.finish(report.error_kind());
+        self.shared.finish(Some(report.error_kind()));
         report
     }
 
@@ -116,25 +131,109 @@ impl Client {
         on_done: impl FnOnce(Report) + Send + 'static,
     ) -> Result<(), Error> {
         popup.validate()?;
+        let work = Work::Popup(popup.to_owned_popup(), Box::new(on_done));
+        let dedup = (popup.call_session_id, popup.user_id);
+        self.submit(work, Some(dedup))
+    }
+
+    /// Queues `work` (validated and copied); logs why when it is refused.
+    fn submit(&self, work: Work, dedup: Option<(&str, &str)>) -> Result<(), Error> {
         let queued_at = Instant::now();
         let job = Job {
-            popup: popup.to_owned_popup(),
+            work,
             queued_at,
             deadline: queued_at + self.shared.limits.max_age,
-            done: Box::new(on_done),
         };
-        let submitted = engine::submit(&self.shared, job);
+        let submitted = engine::submit(&self.shared, job, dedup);
         if let Err(e) = &submitted {
             // A duplicate is the expected outcome of a ring-all queue, not a problem.
             let level = match e.kind() {
                 ErrorKind::Duplicate => Level::Debug,
                 _ => Level::Warn,
             };
-            self.shared.logger.log(level, || {
-                format!("call {}: not queued: {e}", popup.call_session_id)
-            });
+            let call = dedup.map_or(String::new(), |(call, _)| format!("call {call}: "));
+            self.shared
+                .logger
+                .log(level, || format!("{call}not queued: {e}"));
         }
         submitted
+    }
+
+    /// Finds the lead for a phone number as the PBX gives it (normalised
+    /// with the number plan options), blocking until it ends: from the
+    /// cache, else one request shared with concurrent lookups of the same
+    /// number, else (with `unknown_caller=create`) a lead created for it.
+    /// `NoMatch` when no lead has the number.
+    pub fn find_lead(&self, phone: &str) -> LeadReport {
+        let started = Instant::now();
+        let number = match normalise("phone", phone, &self.shared.limits.number_plan) {
+            Ok(number) => number,
+            Err(e) => return LeadReport::unsent(e, started.elapsed()),
+        };
+        if let Err(e) = self.shared.begin_blocking(started, None) {
+            return LeadReport::unsent(e, started.elapsed());
+        }
+        let deadline = started + self.shared.limits.max_age;
+        let report = guarded(
+            |e| LeadReport::unsent(e, started.elapsed()),
+            || flow::lookup::run(&self.shared, &number, started, deadline),
+        );
+        self.shared.finish(None);
+        report
+    }
+
+    /// [`Client::find_lead`], queued: returns at once. `Ok(())` means
+    /// queued: `on_done` is then called exactly once, on a library thread.
+    /// An error means not queued, and `on_done` is dropped uncalled.
+    pub fn find_lead_async(
+        &self,
+        phone: &str,
+        on_done: impl FnOnce(LeadReport) + Send + 'static,
+    ) -> Result<(), Error> {
+        let number = normalise("phone", phone, &self.shared.limits.number_plan)?;
+        self.submit(Work::Lookup(number, Box::new(on_done)), None)
+    }
+
+    /// An agent's phone rings: finds the lead (unless `lead_id` is given)
+    /// and the agent's UserId (when `user` is an e-mail), then shows the
+    /// popup, all within `max_age` of this call; blocks until it ends. No
+    /// popup without a lead (`NoMatch`).
+    pub fn agent_ringing(&self, ringing: &Ringing<'_>) -> RingingReport {
+        let started = Instant::now();
+        let unsent = |e: Error| RingingReport {
+            popup: Report::unsent(e.clone(), started.elapsed()),
+            lead: LeadReport::unsent(e, started.elapsed()),
+        };
+        let number = match ringing.validate(&self.shared.limits.number_plan) {
+            Ok(number) => number,
+            Err(e) => return unsent(e),
+        };
+        let user = ringing.dedup_user();
+        let dedup = (ringing.call_session_id, user.as_str());
+        if let Err(e) = self.shared.begin_blocking(started, Some(dedup)) {
+            return unsent(e);
+        }
+        let deadline = started + self.shared.limits.max_age;
+        let report = guarded(unsent, || {
+            flow::ringing::run(&self.shared, ringing, number.as_ref(), started, deadline)
+        });
+        self.shared.finish(Some(report.popup.error_kind()));
+        report
+    }
+
+    /// [`Client::agent_ringing`], queued: validates and copies, returns at
+    /// once. `Ok(())` means queued: `on_done` is then called exactly once, on
+    /// a library thread. An error means not queued (invalid, queue full,
+    /// duplicate, shutting down), and `on_done` is dropped uncalled.
+    pub fn agent_ringing_async(
+        &self,
+        ringing: &Ringing<'_>,
+        on_done: impl FnOnce(RingingReport) + Send + 'static,
+    ) -> Result<(), Error> {
+        let number = ringing.validate(&self.shared.limits.number_plan)?;
+        let user = ringing.dedup_user();
+        let work = Work::Ringing(ringing.to_owned_ringing(number), Box::new(on_done));
+        self.submit(work, Some((ringing.call_session_id, user.as_str())))
     }
 
     /// Waits until nothing is queued or in flight (every callback returned),
@@ -164,7 +263,7 @@ impl Client {
     /// A consistent snapshot of the counters.
     pub fn stats(&self) -> Stats {
         let state = self.shared.state();
-        stats::snapshot(&state.counters, state.queue.len(), &self.shared.wire)
+        stats::snapshot(&state.counters, state.queued_popups(), &self.shared.wire)
     }
 
     /// Stops taking popups, lets queued ones finish for `shutdown_timeout`,

@@ -40,11 +40,15 @@ pub enum ErrorKind {
     Internal = 15,
     /// Not sent: same CallSessionId and UserId within the dedup window.
     Duplicate = 16,
+    /// A lookup found no lead (or no user for an e-mail): nothing failed.
+    NoMatch = 17,
+    /// The call-log outbox could not be opened, read or written.
+    Storage = 18,
 }
 
 impl ErrorKind {
     /// Every kind, in numeric order.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::InvalidArgument,
         ErrorKind::BadRequest,
         ErrorKind::Unauthorized,
@@ -61,6 +65,8 @@ impl ErrorKind {
         ErrorKind::Cancelled,
         ErrorKind::Internal,
         ErrorKind::Duplicate,
+        ErrorKind::NoMatch,
+        ErrorKind::Storage,
     ];
 
     /// The contract's status number.
@@ -98,6 +104,8 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled: the client was freed first",
             ErrorKind::Internal => "internal error in liblsq",
             ErrorKind::Duplicate => "duplicate popup within dedup_window_ms: not sent",
+            ErrorKind::NoMatch => "no match: no lead (or no user) for what was looked up",
+            ErrorKind::Storage => "the call-log outbox could not be opened, read or written",
         }
     }
 }
@@ -154,7 +162,7 @@ mod tests {
             assert_eq!(ErrorKind::from_code(i as i64 + 1), Some(*kind));
         }
         assert_eq!(ErrorKind::from_code(0), None);
-        assert_eq!(ErrorKind::from_code(17), None);
+        assert_eq!(ErrorKind::from_code(19), None);
         assert_eq!(ErrorKind::from_code(-1), None);
     }
 }

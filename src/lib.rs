@@ -36,13 +36,10 @@ mod client;
 mod credentials;
 mod error;
 mod log;
-// Lead lookup (connector contract): not wired into the client yet.
-#[allow(dead_code)]
+pub mod flow;
 mod lookup;
 mod net;
 mod options;
-// Phone numbers (connector contract): not wired into the client yet.
-#[allow(dead_code)]
 mod phone;
 mod report;
 pub mod sched;
@@ -60,7 +57,11 @@ pub use error::{Error, ErrorKind};
 pub use log::{Level, LogSink, Logger};
 pub use net::endpoint::Endpoint;
 pub use net::transport::MAX_BODY_BYTES;
-pub use options::{AuthMode, Options, ProxySetting, KEYS as OPTION_KEYS, VERSION};
-pub use report::Report;
+pub use options::{AuthMode, Options, ProxySetting, UnknownCaller, KEYS as OPTION_KEYS, VERSION};
+pub use phone::NumberPlan;
+pub use api::lead_by_phone::Lead;
+pub use flow::ringing::Ringing;
+pub use lookup::Found;
+pub use report::{LeadReport, Report, RingingReport};
 pub use sched::ratelimit::RateLimit;
 pub use stats::Stats;

@@ -1,8 +1,9 @@
-//! The final result of one popup.
+//! The final results of a popup, a lead lookup and an agent ringing.
 
 use std::time::Duration;
 
 use crate::api::popup::Delivered;
+use crate::lookup::Found;
 use crate::error::{Error, ErrorKind};
 
 /// How a popup ended.
@@ -41,4 +42,48 @@ impl Report {
     pub fn error_kind(&self) -> Option<ErrorKind> {
         self.outcome.as_ref().err().map(Error::kind)
     }
+}
+
+/// How a lead lookup ended (`lsq_find_lead*`, and the lead of an agent
+/// ringing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeadReport {
+    /// The lead found (or created), or why not: `NoMatch` when no lead has
+    /// the number (nothing failed). Messages never contain the keys.
+    pub outcome: Result<Found, Error>,
+    /// The last HTTP status received, 0 when none (cache hit, invalid input).
+    pub http_status: u16,
+    /// HTTP requests made, 0 when answered from the cache.
+    pub attempts: u16,
+    /// From the call (async: from queuing) to this report.
+    pub elapsed: Duration,
+    /// Answered from the cache.
+    pub cached: bool,
+}
+
+impl LeadReport {
+    /// A lookup that ended before any request.
+    pub fn unsent(error: Error, elapsed: Duration) -> LeadReport {
+        LeadReport {
+            outcome: Err(error),
+            http_status: 0,
+            attempts: 0,
+            elapsed,
+            cached: false,
+        }
+    }
+
+    /// The error kind, if it failed (`NoMatch` included).
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.outcome.as_ref().err().map(Error::kind)
+    }
+}
+
+/// How an agent ringing ended: the popup, and the lead it was for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RingingReport {
+    /// The popup: `NoMatch` (and no popup sent) when no lead was found.
+    pub popup: Report,
+    /// The lead: the lookup's result, or the `lead_id` given.
+    pub lead: LeadReport,
 }

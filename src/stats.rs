@@ -97,3 +97,30 @@ pub(crate) fn snapshot(c: &Counters, queued: usize, wire: &WireCounters) -> Stat
         in_flight: c.in_flight,
     }
 }
+
+/// Lookup counters, for the metrics: lock-free, each counted where it happens.
+#[derive(Debug, Default)]
+pub(crate) struct LookupCounters {
+    pub cache_hits: AtomicU64,
+    pub shared: AtomicU64,
+    pub requests: AtomicU64,
+    pub created: AtomicU64,
+}
+
+impl LookupCounters {
+    pub fn cache_hit(&self) {
+        self.cache_hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn shared_flight(&self) {
+        self.shared.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn requests(&self, n: u16) {
+        self.requests.fetch_add(u64::from(n), Ordering::Relaxed);
+    }
+
+    pub fn lead_created(&self) {
+        self.created.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -124,6 +124,11 @@ fn rate_limited<T>(status: u16, says: Option<String>, retry_after: Option<&str>)
     }
 }
 
+/// The ExceptionType of an error body, if it names one.
+pub(crate) fn exception_type(body: &[u8]) -> Option<String> {
+    error_body(body)?.exception_type.filter(|t| !t.is_empty())
+}
+
 fn error_body(body: &[u8]) -> Option<ErrorBody> {
     serde_json::from_slice(body).ok()
 }

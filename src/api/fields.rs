@@ -81,9 +81,88 @@ pub fn guid(field: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The longest e-mail address (RFC 5321's path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// An e-mail address as an agent's identity: `x@y`, at most 254 bytes,
+/// no spaces or control characters. (Deliverability is LeadSquared's to
+/// judge: the lookup answers `[]` for an address no active user has.)
+pub fn email(field: &str, value: &str) -> Result<(), Error> {
+    required_text(field, value)?;
+    if value.len() > MAX_EMAIL_BYTES {
+        return Err(Error::invalid(format!(
+            "{field}: an e-mail address is at most {MAX_EMAIL_BYTES} bytes"
+        )));
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(format!(
+            "{field}: an e-mail address has no spaces"
+        )));
+    }
+    match value.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
+            Ok(())
+        }
+        _ => Err(Error::invalid(format!(
+            "{field}: must be a UserId GUID or an e-mail address (name@domain)"
+        ))),
+    }
+}
+
+/// An agent: a UserId GUID, or an e-mail address to look the UserId up by.
+pub fn user(field: &str, value: &str) -> Result<(), Error> {
+    required_text(field, value)?;
+    if value.contains('@') {
+        email(field, value)
+    } else {
+        guid(field, value).map_err(|_| {
+            Error::invalid(format!(
+                "{field}: must be a UserId GUID (8-4-4-4-12 hexadecimal digits) or an e-mail address"
+            ))
+        })
+    }
+}
+
+/// An optional GUID: `None` or "" is absent, anything else must be a GUID.
+pub fn optional_guid(field: &str, value: Option<&str>) -> Result<(), Error> {
+    match value {
+        Some(v) if !v.is_empty() => guid(field, v),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_are_guids_or_e_mail_addresses() {
+        for ok in [
+            "dd908e91-c5c9-11e5-8de3-22000aa5088d",
+            "agent@example.com",
+            "a.b+c@sub.example.co.in",
+        ] {
+            user("user", ok).unwrap();
+        }
+        for (bad, words) in [
+            ("", "required"),
+            ("agent", "UserId GUID"),
+            ("agent@", "e-mail"),
+            ("@example.com", "e-mail"),
+            ("a@b@c", "e-mail"),
+            ("a b@example.com", "no spaces"),
+            ("a\t@example.com", "control"),
+        ] {
+            let e = user("user", bad).unwrap_err();
+            assert!(e.message().starts_with("user: "), "{}", e.message());
+            assert!(e.message().contains(words), "{bad:?}: {}", e.message());
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(user("user", &long).is_err());
+        optional_guid("lead_id", None).unwrap();
+        optional_guid("lead_id", Some("")).unwrap();
+        assert!(optional_guid("lead_id", Some("x")).is_err());
+    }
 
     /// The fast paths accept and refuse exactly what the plain rules do.
     #[test]

@@ -7,4 +7,7 @@
 pub(crate) mod answer;
 pub(crate) mod fields;
 pub(crate) mod json;
+pub mod lead_by_phone;
+pub(crate) mod lead_create;
 pub mod popup;
+pub(crate) mod user_by_email;

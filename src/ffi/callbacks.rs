@@ -3,9 +3,7 @@
 use std::ffi::{c_void, CString};
 use std::sync::Arc;
 
-use super::types::{lsq_popup_callback, lsq_result};
 use crate::log::{Level, LogSink};
-use crate::report::Report;
 
 /// The host's `user_data` pointer, carried to a library thread.
 #[derive(Clone, Copy)]
@@ -18,17 +16,18 @@ unsafe impl Send for UserData {}
 // SAFETY: as above; the log callback may run on several threads at once, as documented.
 unsafe impl Sync for UserData {}
 
-/// The completion for an async popup: fills an `lsq_result` and calls the
-/// host's callback, if any, with it.
-pub(crate) fn popup_completion(
-    callback: lsq_popup_callback,
+/// The completion for an async call: turns the core's report into the C
+/// struct (`to_c`) and calls the host's callback, if any, with it.
+pub(crate) fn completion<R, C>(
+    callback: Option<unsafe extern "C" fn(*const C, *mut c_void)>,
     user_data: *mut c_void,
-) -> impl FnOnce(Report) + Send {
+    to_c: fn(&R) -> C,
+) -> impl FnOnce(R) + Send {
     let user_data = UserData(user_data);
-    move |report: Report| {
+    move |report: R| {
         let user_data = user_data;
         if let Some(callback) = callback {
-            let result = lsq_result::from_report(&report);
+            let result = to_c(&report);
             // SAFETY: a function pointer the host gave us for this purpose,
             // called with a result valid for the duration of the call.
             unsafe { callback(&result, user_data.0) };

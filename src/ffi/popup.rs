@@ -3,7 +3,7 @@
 use std::ffi::c_void;
 use std::time::Duration;
 
-use super::callbacks::popup_completion;
+use super::callbacks::completion;
 use super::pointers::{try_opt_str, try_ref, try_str};
 use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
 use super::types::{lsq_client, lsq_popup, lsq_popup_callback, lsq_result};
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn lsq_show_agent_popup_async(
             let popup = unsafe { read_popup(try_ref(popup, "popup")?) }?;
             client
                 .client
-                .show_agent_popup_async(&popup, popup_completion(callback, user_data))
+                .show_agent_popup_async(&popup, completion(callback, user_data, lsq_result::from_report))
         })())
     })
 }

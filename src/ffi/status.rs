@@ -45,6 +45,13 @@ pub const LSQ_ERR_CANCELLED: lsq_status = 14;
 pub const LSQ_ERR_INTERNAL: lsq_status = 15;
 /// Not sent: same CallSessionId and UserId within dedup_window_ms.
 pub const LSQ_DUPLICATE: lsq_status = 16;
+/// A lookup found no lead (or no user for an e-mail): nothing failed. For
+/// `lsq_agent_ringing*`, no popup was sent because no lead was found (or
+/// created).
+pub const LSQ_NO_MATCH: lsq_status = 17;
+/// The call-log outbox could not be opened, read or written: the log was
+/// not accepted (nothing accepted before is lost).
+pub const LSQ_ERR_STORAGE: lsq_status = 18;
 
 /// Maps a core result to a status, recording the reason for
 /// `lsq_last_error()` on failure.
@@ -113,6 +120,8 @@ mod tests {
             LSQ_ERR_CANCELLED,
             LSQ_ERR_INTERNAL,
             LSQ_DUPLICATE,
+            LSQ_NO_MATCH,
+            LSQ_ERR_STORAGE,
         ];
         for (constant, kind) in constants.iter().zip(ErrorKind::ALL) {
             assert_eq!(*constant, kind.code(), "{kind:?}");
@@ -127,7 +136,7 @@ mod tests {
                 kind.description()
             );
         }
-        assert_eq!(status_cstr(17).to_str().unwrap(), "unknown status");
+        assert_eq!(status_cstr(19).to_str().unwrap(), "unknown status");
         assert_eq!(status_cstr(i32::MIN).to_str().unwrap(), "unknown status");
         // SAFETY: lsq_version returns a static NUL-terminated string.
         let version = unsafe { std::ffi::CStr::from_ptr(lsq_version()) };

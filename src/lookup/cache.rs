@@ -61,6 +61,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     }
 
     /// The most entries kept.
+    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.entries.as_ref().map_or(0, |c| c.cap().get())
     }
@@ -98,6 +99,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     }
 
     /// Removes `key`, giving its value if it was there and live at `now`.
+    #[cfg(test)]
     pub fn remove<Q>(&mut self, key: &Q, now: Instant) -> Option<V>
     where
         K: Borrow<Q>,
@@ -108,16 +110,19 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     }
 
     /// Entries held, expired ones not yet removed included.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.as_ref().map_or(0, |c| c.len())
     }
 
     /// Whether nothing is held.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Drops every entry.
+    #[cfg(test)]
     pub fn clear(&mut self) {
         if let Some(cache) = self.entries.as_mut() {
             cache.clear();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::log::Logger;
+use crate::phone::NumberPlan;
 use crate::sched::ratelimit::RateLimit;
 
 mod parse;
@@ -51,6 +52,15 @@ impl std::fmt::Debug for ProxySetting {
     }
 }
 
+/// What a lookup does when no lead has the caller's number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownCaller {
+    /// Nothing: the lookup ends in `NoMatch` (no popup for a ringing agent).
+    Skip,
+    /// Create a lead with the number (`Lead.Create`), and use it.
+    Create,
+}
+
 /// Everything configurable about a client. `Options::default()` gives the
 /// contract's defaults.
 #[derive(Clone, Debug)]
@@ -83,6 +93,21 @@ pub struct Options {
     pub user_agent: String,
     /// Refuse a popup with the CallSessionId and UserId of one accepted within this window; zero is off.
     pub dedup_window: Duration,
+    /// How a number given by the PBX becomes the digits looked up:
+    /// `default_country_code`, `trunk_prefix`, `international_prefix`.
+    pub number_plan: NumberPlan,
+    /// How long a found lead is reused; zero is off.
+    pub lead_cache_ttl: Duration,
+    /// How long "no such lead" is reused; zero is off.
+    pub lead_miss_ttl: Duration,
+    /// Numbers kept in the lead cache at most (least recently used dropped).
+    pub lead_cache_capacity: usize,
+    /// How long an agent e-mail's UserId is reused; zero is off.
+    pub user_cache_ttl: Duration,
+    /// What to do when no lead has the number.
+    pub unknown_caller: UnknownCaller,
+    /// Source of a lead created for an unknown caller.
+    pub lead_source: String,
     /// Where log lines go.
     pub logger: Logger,
     /// Test-only: panic inside the library at the named place.
@@ -107,6 +132,13 @@ impl Default for Options {
             allow_http: false,
             user_agent: format!("liblsq/{VERSION}"),
             dedup_window: Duration::ZERO,
+            number_plan: NumberPlan::default(),
+            lead_cache_ttl: Duration::from_millis(600_000),
+            lead_miss_ttl: Duration::from_millis(60_000),
+            lead_cache_capacity: 10_000,
+            user_cache_ttl: Duration::from_millis(3_600_000),
+            unknown_caller: UnknownCaller::Skip,
+            lead_source: "Phone Call".to_string(),
             logger: Logger::default(),
             #[cfg(feature = "test-hooks")]
             test_panic: None,
@@ -138,4 +170,13 @@ pub const KEYS: &[&str] = &[
     "allow_http",
     "user_agent",
     "dedup_window_ms",
+    "default_country_code",
+    "trunk_prefix",
+    "international_prefix",
+    "lead_cache_ttl_ms",
+    "lead_miss_ttl_ms",
+    "lead_cache_capacity",
+    "user_cache_ttl_ms",
+    "unknown_caller",
+    "lead_source",
 ];

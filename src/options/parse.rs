@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::validate::*;
-use super::{AuthMode, Options, ProxySetting, KEYS};
+use super::{AuthMode, Options, ProxySetting, UnknownCaller, KEYS};
 use crate::error::Error;
 use crate::sched::ratelimit::RateLimit;
 
@@ -49,6 +49,37 @@ impl Options {
                 self.user_agent = value.to_string();
             }
             "dedup_window_ms" => self.dedup_window = DEDUP_WINDOW_MS.parse_millis(value)?,
+            "default_country_code" | "trunk_prefix" | "international_prefix" => {
+                let mut plan = self.number_plan.clone();
+                match key {
+                    "default_country_code" => plan.default_country_code = value.to_string(),
+                    "trunk_prefix" => plan.trunk_prefix = value.to_string(),
+                    _ => plan.international_prefix = value.to_string(),
+                }
+                plan.validate()?;
+                self.number_plan = plan;
+            }
+            "lead_cache_ttl_ms" => self.lead_cache_ttl = LEAD_CACHE_TTL_MS.parse_millis(value)?,
+            "lead_miss_ttl_ms" => self.lead_miss_ttl = LEAD_MISS_TTL_MS.parse_millis(value)?,
+            "lead_cache_capacity" => {
+                self.lead_cache_capacity = LEAD_CACHE_CAPACITY.parse(value)? as usize
+            }
+            "user_cache_ttl_ms" => self.user_cache_ttl = USER_CACHE_TTL_MS.parse_millis(value)?,
+            "unknown_caller" => {
+                self.unknown_caller = match value {
+                    "skip" => UnknownCaller::Skip,
+                    "create" => UnknownCaller::Create,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "unknown_caller: {value:?} is not \"skip\" or \"create\""
+                        )))
+                    }
+                }
+            }
+            "lead_source" => {
+                check_lead_source(value)?;
+                self.lead_source = value.to_string();
+            }
             #[cfg(feature = "test-hooks")]
             "test_panic" => self.test_panic = Some(value.to_string()),
             _ => {
@@ -136,6 +167,15 @@ mod tests {
             ("allow_http", "true"),
             ("user_agent", "pbx/1"),
             ("dedup_window_ms", "5000"),
+            ("default_country_code", "91"),
+            ("trunk_prefix", ""),
+            ("international_prefix", "011"),
+            ("lead_cache_ttl_ms", "0"),
+            ("lead_miss_ttl_ms", "1000"),
+            ("lead_cache_capacity", "5"),
+            ("user_cache_ttl_ms", "60000"),
+            ("unknown_caller", "create"),
+            ("lead_source", "Inbound Call"),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
         }
@@ -187,6 +227,15 @@ mod tests {
             ("proxy", "http://p:1\r\nX: y", "proxy"),
             ("proxy", "", "proxy"),
             ("ca_file", "", "ca_file"),
+            ("default_country_code", "091", "default_country_code"),
+            ("default_country_code", "+91", "default_country_code"),
+            ("trunk_prefix", "x", "trunk_prefix"),
+            ("international_prefix", "0", "international_prefix"),
+            ("lead_cache_capacity", "0", "lead_cache_capacity"),
+            ("lead_cache_ttl_ms", "-1", "lead_cache_ttl_ms"),
+            ("unknown_caller", "ignore", "unknown_caller"),
+            ("lead_source", "", "lead_source"),
+            ("lead_source", "a\nb", "lead_source"),
         ] {
             let before = format!("{o:?}");
             let e = o.set(k, v).unwrap_err();

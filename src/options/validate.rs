@@ -24,6 +24,10 @@ pub(super) const WORKERS: Bound = Bound::new("workers", 1, 64);
 pub(super) const QUEUE_CAPACITY: Bound = Bound::new("queue_capacity", 1, 1_000_000);
 pub(super) const SHUTDOWN_TIMEOUT_MS: Bound = Bound::new("shutdown_timeout_ms", 0, 600_000);
 pub(super) const DEDUP_WINDOW_MS: Bound = Bound::new("dedup_window_ms", 0, 86_400_000);
+pub(super) const LEAD_CACHE_TTL_MS: Bound = Bound::new("lead_cache_ttl_ms", 0, 604_800_000);
+pub(super) const LEAD_MISS_TTL_MS: Bound = Bound::new("lead_miss_ttl_ms", 0, 604_800_000);
+pub(super) const LEAD_CACHE_CAPACITY: Bound = Bound::new("lead_cache_capacity", 1, 10_000_000);
+pub(super) const USER_CACHE_TTL_MS: Bound = Bound::new("user_cache_ttl_ms", 0, 604_800_000);
 
 impl Bound {
     const fn new(key: &'static str, min: u64, max: u64) -> Bound {
@@ -81,6 +85,17 @@ pub(super) fn check_user_agent(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `lead_source`: what LeadSquared records as the created lead's Source:
+/// 1 to 100 bytes, no control characters.
+pub(super) fn check_lead_source(value: &str) -> Result<(), Error> {
+    if value.is_empty() || value.len() > 100 || value.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "lead_source: must be 1 to 100 bytes with no control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// `ca_file`: a path (the file itself is read when the client is made).
 pub(super) fn check_ca_file(path: &Path) -> Result<(), Error> {
     if path.as_os_str().is_empty() {
@@ -104,6 +119,12 @@ impl Options {
         SHUTDOWN_TIMEOUT_MS.check_millis(self.shutdown_timeout)?;
         DEDUP_WINDOW_MS.check_millis(self.dedup_window)?;
         check_user_agent(&self.user_agent)?;
+        self.number_plan.validate()?;
+        LEAD_CACHE_TTL_MS.check_millis(self.lead_cache_ttl)?;
+        LEAD_MISS_TTL_MS.check_millis(self.lead_miss_ttl)?;
+        LEAD_CACHE_CAPACITY.check(self.lead_cache_capacity as u64)?;
+        USER_CACHE_TTL_MS.check_millis(self.user_cache_ttl)?;
+        check_lead_source(&self.lead_source)?;
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
         }

@@ -2,12 +2,11 @@
 //! its endpoint: wait for a rate slot, send, and on a rate limit, a connect
 //! failure or a 502/503/504 wait and try again, never past its deadline.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::backoff::backoff;
 use super::shared::Shared;
-use crate::api::answer::{classify, Verdict};
+use crate::api::answer::{classify, exception_type, Verdict};
 use crate::api::popup::{self, Delivered, Popup};
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
@@ -27,6 +26,9 @@ pub(crate) struct Attempted<T> {
     pub http_status: u16,
     /// HTTP requests made, 0 when none was sent.
     pub attempts: u16,
+    /// The ExceptionType of the last error answer, if it named one
+    /// (`MXDuplicateEntryException` tells a create that the lead exists).
+    pub exception: Option<String>,
 }
 
 /// Sends `request` until it succeeds or fails for good: each attempt waits
@@ -43,6 +45,7 @@ pub(crate) fn attempt<T>(
 ) -> Attempted<T> {
     let mut attempts: u16 = 0;
     let mut http_status = 0;
+    let mut exception = None;
     let mut retries_left = shared.limits.max_retries;
     let mut failures = 0u32;
     let mut limited = 0u32;
@@ -75,6 +78,9 @@ pub(crate) fn attempt<T>(
         let verdict = match sent {
             Ok(answer) => {
                 http_status = answer.status;
+                if !(200..300).contains(&answer.status) {
+                    exception = answer.body.as_deref().ok().and_then(exception_type);
+                }
                 classify(answer, &parse)
             }
             Err(_) if shared.is_cancelling() => break Err(cancelled()),
@@ -161,6 +167,7 @@ pub(crate) fn attempt<T>(
         outcome: outcome.map_err(|e| Error::new(e.kind(), shared.credentials.scrub(e.message()))),
         http_status,
         attempts,
+        exception,
     }
 }
 
@@ -202,30 +209,6 @@ pub(crate) fn deliver_popup(
         });
     }
     report
-}
-
-/// [`deliver_popup`], with a panic inside (a bug) turned into an Internal
-/// report: the popup still ends exactly once, so its callback runs and it
-/// does not stay counted in flight (flush and free would wait for it until
-/// their timeouts).
-pub(crate) fn deliver_popup_guarded(
-    shared: &Shared,
-    popup: &Popup<'_>,
-    started: Instant,
-    deadline: Instant,
-) -> Report {
-    catch_unwind(AssertUnwindSafe(|| {
-        deliver_popup(shared, popup, started, deadline)
-    }))
-    .unwrap_or_else(|_| {
-        Report::unsent(
-            Error::new(
-                ErrorKind::Internal,
-                "internal error: a panic inside liblsq was caught",
-            ),
-            started.elapsed(),
-        )
-    })
 }
 
 fn expired(shared: &Shared, limiter_busy: bool) -> Error {

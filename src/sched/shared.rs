@@ -8,28 +8,24 @@ use std::time::{Duration, Instant};
 
 use super::dedup::Dedup;
 use super::ratelimit::Limiter;
-use crate::api::popup::{OwnedPopup, Popup};
+use super::job::{Class, Job};
 use crate::credentials::Credentials;
+use crate::lookup::Directory;
+use crate::options::UnknownCaller;
+use crate::phone::NumberPlan;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
 use crate::net::transport::Transport;
-use crate::report::Report;
-use crate::stats::{Counters, WireCounters};
-
-/// Called once with the final report of an async popup.
-pub type Completion = Box<dyn FnOnce(Report) + Send + 'static>;
-
-/// A queued popup.
-pub(crate) struct Job {
-    pub popup: OwnedPopup,
-    pub queued_at: Instant,
-    pub deadline: Instant,
-    pub done: Completion,
-}
+use crate::stats::{Counters, LookupCounters, WireCounters};
 
 /// The lock-protected state.
 pub(crate) struct State {
-    pub queue: VecDeque<Job>,
+    /// One queue per urgency class, most urgent first.
+    pub queues: [VecDeque<Job>; Class::COUNT],
+    /// Jobs in flight of every kind, blocking or async: with the queues,
+    /// what flush and free wait on.
+    pub active: usize,
+    /// Popup counters (`lsq_stats`).
     pub counters: Counters,
     pub dedup: Dedup,
     /// No new popups are taken.
@@ -48,37 +44,51 @@ impl State {
     pub fn admit(
         &mut self,
         now: Instant,
-        popup: &Popup<'_>,
+        call_session_id: &str,
+        user: &str,
         queue_capacity: Option<usize>,
     ) -> Result<(), Error> {
-        if self
-            .dedup
-            .is_duplicate(now, popup.call_session_id, popup.user_id)
-        {
+        if self.dedup.is_duplicate(now, call_session_id, user) {
             self.counters.duplicates += 1;
             return Err(Error::new(
                 ErrorKind::Duplicate,
                 "duplicate: a popup with this call_session_id and user_id was accepted within dedup_window_ms",
             ));
         }
-        if queue_capacity.is_some_and(|capacity| self.queue.len() >= capacity) {
+        if queue_capacity.is_some_and(|capacity| self.queued() >= capacity) {
             self.counters.dropped += 1;
-            return Err(Error::new(
-                ErrorKind::QueueFull,
-                format!(
-                    "queue full ({} popups waiting): popup not queued",
-                    self.queue.len()
-                ),
-            ));
+            return Err(self.queue_full());
         }
-        self.dedup.accept(now, popup.call_session_id, popup.user_id);
+        self.dedup.accept(now, call_session_id, user);
         self.counters.submitted += 1;
         Ok(())
     }
 
+    pub fn queue_full(&self) -> Error {
+        Error::new(
+            ErrorKind::QueueFull,
+            format!("queue full ({} jobs waiting): not queued", self.queued()),
+        )
+    }
+
+    /// Jobs waiting, of every class.
+    pub fn queued(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+
+    /// Popups waiting (`lsq_stats.queued`).
+    pub fn queued_popups(&self) -> usize {
+        self.queues[Class::Popup.index()].len()
+    }
+
+    /// The most urgent job waiting.
+    pub fn take_next(&mut self) -> Option<Job> {
+        self.queues.iter_mut().find_map(VecDeque::pop_front)
+    }
+
     /// Nothing queued, nothing in flight: what flush and free wait for.
     pub fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.counters.in_flight == 0
+        self.active == 0 && self.queues.iter().all(VecDeque::is_empty)
     }
 }
 
@@ -89,6 +99,9 @@ pub(crate) struct Limits {
     pub max_retries: u32,
     pub queue_capacity: usize,
     pub shutdown_timeout: Duration,
+    pub unknown_caller: UnknownCaller,
+    pub lead_source: String,
+    pub number_plan: NumberPlan,
 }
 
 pub(crate) struct Shared {
@@ -98,6 +111,9 @@ pub(crate) struct Shared {
     pub logger: Logger,
     pub limits: Limits,
     pub wire: WireCounters,
+    /// The lead and user caches and the lookups in flight.
+    pub directory: Directory,
+    pub lookups: LookupCounters,
     state: Mutex<State>,
     /// Signalled when a job is queued or shutdown starts.
     pub work_ready: Condvar,
@@ -117,6 +133,7 @@ impl Shared {
         logger: Logger,
         limits: Limits,
         dedup: Dedup,
+        directory: Directory,
     ) -> Shared {
         Shared {
             transport,
@@ -125,8 +142,11 @@ impl Shared {
             logger,
             limits,
             wire: WireCounters::default(),
+            directory,
+            lookups: LookupCounters::default(),
             state: Mutex::new(State {
-                queue: VecDeque::new(),
+                queues: Default::default(),
+                active: 0,
                 counters: Counters::default(),
                 dedup,
                 closing: false,
@@ -159,22 +179,30 @@ impl Shared {
         })
     }
 
-    /// Begins a request on the caller's thread (the blocking path): admits
-    /// it as [`State::admit`] does and counts it in flight. Every request
-    /// begun here or taken from the queue by a worker ends in [`Shared::finish`].
-    pub fn begin_blocking(&self, now: Instant, popup: &Popup<'_>) -> Result<(), Error> {
+    /// Begins a job on the caller's thread (the blocking path): a popup (or
+    /// an agent ringing, with its call and agent) is admitted as
+    /// [`State::admit`] does and counted in flight. Every job begun here or
+    /// taken from the queue by a worker ends in [`Shared::finish`].
+    pub fn begin_blocking(&self, now: Instant, popup: Option<(&str, &str)>) -> Result<(), Error> {
         let mut state = self.state();
-        state.admit(now, popup, None)?;
-        state.counters.in_flight += 1;
+        if let Some((call_session_id, user)) = popup {
+            state.admit(now, call_session_id, user, None)?;
+            state.counters.in_flight += 1;
+        }
+        state.active += 1;
         Ok(())
     }
 
-    /// Ends a request in flight, blocking or async: counts its outcome and,
-    /// when nothing is left, wakes every thread waiting in flush or free.
-    /// The one place where a request stops being in flight.
-    pub fn finish(&self, outcome: Option<ErrorKind>) {
+    /// Ends a job in flight, blocking or async: counts a popup's outcome
+    /// (`popup`: `Some(outcome)`) and, when nothing is left, wakes every
+    /// thread waiting in flush or free. The one place where a job stops
+    /// being in flight.
+    pub fn finish(&self, popup: Option<Option<ErrorKind>>) {
         let mut state = self.state();
-        state.counters.finished(outcome);
+        state.active -= 1;
+        if let Some(outcome) = popup {
+            state.counters.finished(outcome);
+        }
         let idle = state.is_idle();
         drop(state);
         if idle {
