@@ -1,8 +1,10 @@
 #!/bin/sh
-# Shows one popup end to end from C (examples-c/show_popup.c linked against
-# target/release/liblsq.so). With LSQ_HOST, LSQ_ACCESS_KEY and
-# LSQ_SECRET_KEY set it talks to LeadSquared; without them it starts the
-# bundled emulator on a free loopback port and talks to that.
+# Runs the connector's flow end to end from C (examples-c/show_popup.c
+# linked against target/release/liblsq.so): a lookup by the caller's
+# number, an agent ringing (lookup, agent by e-mail, popup) and a plain
+# popup. With LSQ_HOST, LSQ_ACCESS_KEY and LSQ_SECRET_KEY set it talks to
+# LeadSquared (the arguments are show_popup's); without them it starts the
+# bundled emulator with its sample data on a free loopback port.
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
@@ -24,7 +26,7 @@ cleanup() { [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "
 trap cleanup EXIT INT TERM
 export LSQ_ACCESS_KEY=demo-access-key LSQ_SECRET_KEY=demo-secret-key
 target/release/lsq-emulator --port 0 --port-file "$dir/port" --access-key "$LSQ_ACCESS_KEY" \
-    --secret-key "$LSQ_SECRET_KEY" > "$dir/emulator.log" 2>&1 &
+    --secret-key "$LSQ_SECRET_KEY" --data emulator/data/sample.json > "$dir/emulator.log" 2>&1 &
 emulator_pid=$!
 # The emulator writes the port file once it is listening (up to ~10 s).
 tries=0
@@ -38,7 +40,18 @@ done
 export LSQ_HOST="http://127.0.0.1:$(cat "$dir/port")"
 echo "demo: no LeadSquared credentials given: using the bundled emulator at $LSQ_HOST"
 status=0
-target/release/examples-c/show_popup "$@" || status=$?
+show=target/release/examples-c/show_popup
+if [ $# -gt 0 ]; then
+    "$show" "$@" || status=$?
+else
+    plan="--option default_country_code=91"
+    echo "demo: 1. the caller +91 86117 95988 is looked up"
+    "$show" $plan --lookup "+91 86117 95988" || status=$?
+    echo "demo: 2. agent priya.sharma@example.com (extension 1001) rings for that caller"
+    "$show" $plan --ring "+91 86117 95988" --user priya.sharma@example.com --destination 1001 || status=$?
+    echo "demo: 3. a popup for a known LeadId and UserId"
+    "$show" || status=$?
+fi
 echo "demo: what the emulator received:"
 cat "$dir/emulator.log"
 exit "$status"

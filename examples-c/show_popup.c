@@ -1,12 +1,15 @@
 /*
- * show_popup: show one LeadSquared agent popup from the command line.
+ * show_popup: show one LeadSquared agent popup, look a number up, or ring an
+ * agent (lookup + popup) from the command line.
  *
- * Ops use it to test credentials and connectivity from a PBX box:
+ * Ops use it to test credentials, connectivity and lookups from a PBX box:
  *
  *   export LSQ_HOST=api-in21.leadsquared.com
  *   export LSQ_ACCESS_KEY=u$r...  LSQ_SECRET_KEY=...     (never on the command line: ps shows it)
  *   show_popup --lead-id f5c7e023-653c-11e7-b25c-023cca4497b9 \
  *              --user-id dd908e91-c5c9-11e5-8de3-22000aa5088d --source +91-8611795988
+ *   show_popup --lookup "+91 86117 95988" --option default_country_code=91
+ *   show_popup --ring "+91 86117 95988" --user agent@example.com --destination 1001
  *
  * It prints the result (and lsq_last_error() on failure) and exits with the
  * lsq_status, so scripts can tell LSQ_ERR_UNAUTHORIZED (3) from
@@ -36,6 +39,10 @@ static void usage(FILE *out)
             "  --lead-id GUID         LeadId (default the API page's example)\n"
             "  --user-id GUID         UserId (default the API page's example)\n"
             "  --tag TAG              Tag (optional)\n"
+            "  --lookup NUMBER        look the lead up by a caller's number (lsq_find_lead)\n"
+            "  --ring NUMBER          an agent is ringing for NUMBER: lookup, agent, popup\n"
+            "                         (lsq_agent_ringing; --destination is the agent's number)\n"
+            "  --user GUID|EMAIL      the agent for --ring (default --user-id)\n"
             "  --option KEY=VALUE     any liblsq option, repeatable (e.g. timeout_ms=3000)\n"
             "  --async                use lsq_show_agent_popup_async and wait for the callback\n"
             "  --verbose              print liblsq's log lines to stderr\n"
@@ -49,7 +56,7 @@ static const char *status_name(lsq_status status)
         "LSQ_ERR_NOT_FOUND", "LSQ_ERR_RATE_LIMITED", "LSQ_ERR_SERVER", "LSQ_ERR_HTTP",
         "LSQ_ERR_TIMEOUT", "LSQ_ERR_CONNECT", "LSQ_ERR_TLS", "LSQ_ERR_RESPONSE",
         "LSQ_ERR_QUEUE_FULL", "LSQ_ERR_EXPIRED", "LSQ_ERR_CANCELLED", "LSQ_ERR_INTERNAL",
-        "LSQ_DUPLICATE"};
+        "LSQ_DUPLICATE", "LSQ_NO_MATCH", "LSQ_ERR_STORAGE"};
     if (status >= 0 && status < (lsq_status)(sizeof names / sizeof names[0]))
         return names[status];
     return "unknown";
@@ -65,6 +72,26 @@ static void print_result(const lsq_result *r)
     if (r->status == LSQ_OK)
         printf("message_id:  %s\n", r->message_id);
     printf("message:     %s\n", r->message);
+}
+
+static void print_lead(const lsq_lead *l)
+{
+    printf("lead status: %s (%d): %s\n", status_name(l->status), (int)l->status,
+           lsq_status_str(l->status));
+    printf("http_status: %u, attempts: %u, elapsed_ms: %lu, cached: %u, created: %u\n",
+           (unsigned)l->http_status, (unsigned)l->attempts, (unsigned long)l->elapsed_ms,
+           (unsigned)l->cached, (unsigned)l->created);
+    if (l->status == LSQ_OK) {
+        printf("lead_id:     %s\n", l->lead_id);
+        printf("name:        %s %s\n", l->first_name, l->last_name);
+        printf("phone:       %s\n", l->phone);
+        printf("email:       %s\n", l->email);
+        printf("company:     %s\n", l->company);
+        printf("stage:       %s\n", l->stage);
+        printf("owner_id:    %s\n", l->owner_id);
+    } else {
+        printf("message:     %s\n", l->message);
+    }
 }
 
 static void log_to_stderr(uint32_t level, const char *message, void *user_data)
@@ -88,6 +115,7 @@ int main(int argc, char **argv)
     const char *secret_key = getenv("LSQ_SECRET_KEY");
     char session[64];
     int use_async = 0, verbose = 0, i;
+    const char *lookup = NULL, *ring = NULL, *user = NULL, *lead_given = NULL;
     lsq_options *options = lsq_options_new();
     lsq_popup popup;
     lsq_result result;
@@ -151,6 +179,13 @@ int main(int argc, char **argv)
             popup.call_session_id = value;
         } else if (strcmp(flag, "--lead-id") == 0) {
             popup.lead_id = value;
+            lead_given = value;
+        } else if (strcmp(flag, "--lookup") == 0) {
+            lookup = value;
+        } else if (strcmp(flag, "--ring") == 0) {
+            ring = value;
+        } else if (strcmp(flag, "--user") == 0) {
+            user = value;
         } else if (strcmp(flag, "--user-id") == 0) {
             popup.user_id = value;
         } else if (strcmp(flag, "--tag") == 0) {
@@ -193,6 +228,33 @@ int main(int argc, char **argv)
         return LSQ_ERR_INVALID_ARGUMENT;
     }
 
+    if (lookup != NULL) {
+        lsq_lead lead;
+        printf("liblsq %s: looking up %s through %s\n", lsq_version(), lookup, host);
+        lsq_find_lead(client, lookup, &lead);
+        print_lead(&lead);
+        lsq_free(client);
+        return lead.status;
+    }
+    if (ring != NULL) {
+        lsq_ringing r;
+        lsq_ringing_result rr;
+        memset(&r, 0, sizeof r);
+        r.caller_number = ring;
+        r.agent_number = popup.destination_number;
+        r.display_number = popup.display_number;
+        r.direction = popup.direction;
+        r.call_session_id = popup.call_session_id;
+        r.user = user != NULL ? user : popup.user_id;
+        r.lead_id = lead_given;
+        r.tag = popup.tag;
+        printf("liblsq %s: agent %s ringing for %s through %s\n", lsq_version(), r.user, ring, host);
+        lsq_agent_ringing(client, &r, &rr);
+        print_lead(&rr.lead);
+        print_result(&rr.popup);
+        lsq_free(client);
+        return rr.popup.status;
+    }
     printf("liblsq %s: showing a popup through %s\n", lsq_version(), host);
     if (use_async) {
         lsq_status queued = lsq_show_agent_popup_async(client, &popup, on_done, &result);

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::api::popup::Delivered;
-use crate::lookup::Found;
 use crate::error::{Error, ErrorKind};
+use crate::lookup::Found;
 
 /// How a popup ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

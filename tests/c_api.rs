@@ -225,3 +225,40 @@ fn a_dns_failure_names_the_host() {
     );
     assert_passed("foundations dns", &out);
 }
+
+/// tests/c/lookup.c: every status of lsq_find_lead and lsq_agent_ringing,
+/// the lead's fields, the cache, unknown callers created, async callbacks.
+#[test]
+fn lookup_and_ringing_statuses() {
+    use lsq_emulator::{Data, Endpoint};
+    let emu = emulator(Config {
+        data: Data::sample(),
+        ..Config::default()
+    });
+    // One per lookup of +91 98765 43210 in find_lead_statuses, in order.
+    emu.push_faults_for(
+        Endpoint::LeadByPhone,
+        [
+            Fault::status(404),
+            Fault::json_error(500, "MXServerException", "An error occurred"),
+            Fault::status(418),
+            Fault::Status {
+                code: 200,
+                body: br#"{"not":"an array"}"#.to_vec(),
+                headers: vec![],
+            },
+            Fault::RateLimited200,
+            Fault::Delay(Duration::from_millis(1500)),
+            Fault::Drop,
+        ],
+    );
+    let exe = compile_c("lookup", Link::Static);
+    let out = run_c(&exe, &emu, &[], Duration::from_secs(120));
+    assert_passed("lookup", &out);
+    assert_eq!(emu.pending_faults(), 0, "every fault was reached");
+    assert_no_key("stdout", &String::from_utf8_lossy(&out.stdout));
+    assert_no_key("stderr", &String::from_utf8_lossy(&out.stderr));
+    // The ringing test's popups: 1 + the lead_id one + 10 async.
+    assert_eq!(emu.count_for_with_status(Endpoint::Popup, 200), 12);
+    assert_eq!(emu.count_for(Endpoint::LeadCreate), 1);
+}

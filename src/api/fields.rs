@@ -100,7 +100,9 @@ pub fn email(field: &str, value: &str) -> Result<(), Error> {
         )));
     }
     match value.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
+        Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+        {
             Ok(())
         }
         _ => Err(Error::invalid(format!(

@@ -129,10 +129,16 @@ mod tests {
             {"ProspectID":"second"}]"#;
         let lead = parse(200, body.as_bytes()).unwrap().unwrap();
         assert_eq!(lead.lead_id, "f5c7e023-653c-11e7-b25c-023cca4497b9");
-        assert_eq!((lead.first_name.as_str(), lead.last_name.as_str()), ("Asha", ""));
+        assert_eq!(
+            (lead.first_name.as_str(), lead.last_name.as_str()),
+            ("Asha", "")
+        );
         assert_eq!(lead.phone, "+91-8611795988");
         assert_eq!(lead.owner_id, "dd908e91-c5c9-11e5-8de3-22000aa5088d");
-        assert_eq!((lead.company.as_str(), lead.stage.as_str()), ("Acme", "Prospect"));
+        assert_eq!(
+            (lead.company.as_str(), lead.stage.as_str()),
+            ("Acme", "Prospect")
+        );
         assert_eq!(parse(200, b"[]").unwrap(), None);
         assert_eq!(parse(200, b" [ ] ").unwrap(), None);
     }
@@ -158,7 +164,10 @@ mod tests {
         ] {
             assert_eq!(kind(body), ErrorKind::Response, "{body}");
         }
-        let huge = format!("[{}]", vec![r#"{"ProspectID":"x"}"#; MAX_LEADS + 1].join(","));
+        let huge = format!(
+            "[{}]",
+            vec![r#"{"ProspectID":"x"}"#; MAX_LEADS + 1].join(",")
+        );
         assert!(parse(200, huge.as_bytes())
             .unwrap_err()
             .message()

@@ -70,18 +70,32 @@ mod tests {
             text,
             r#"[{"Attribute":"Phone","Value":"+91-8611795988"},{"Attribute":"Source","Value":"Phone Call"}]"#
         );
-        let parsed: serde_json::Value = serde_json::from_slice(&body("+1-4155550134", "Say \"hi\"")).unwrap();
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&body("+1-4155550134", "Say \"hi\"")).unwrap();
         assert_eq!(parsed[1]["Value"], "Say \"hi\"");
     }
 
     #[test]
     fn reads_the_new_lead_id() {
         assert_eq!(
-            parse(200, br#"{"Status":"Success","Message":{"Id":"3f9c","AffectedRows":1}}"#).unwrap(),
+            parse(
+                200,
+                br#"{"Status":"Success","Message":{"Id":"3f9c","AffectedRows":1}}"#
+            )
+            .unwrap(),
             "3f9c"
         );
-        for bad in ["", "[]", r#"{"Status":"Success","Message":{"Id":""}}"#, r#"{"Status":"Error"}"#] {
-            assert_eq!(parse(200, bad.as_bytes()).unwrap_err().kind(), ErrorKind::Response, "{bad}");
+        for bad in [
+            "",
+            "[]",
+            r#"{"Status":"Success","Message":{"Id":""}}"#,
+            r#"{"Status":"Error"}"#,
+        ] {
+            assert_eq!(
+                parse(200, bad.as_bytes()).unwrap_err().kind(),
+                ErrorKind::Response,
+                "{bad}"
+            );
         }
     }
 }

@@ -33,7 +33,9 @@ pub(crate) fn parse(status: u16, body: &[u8]) -> Result<Option<String>, Error> {
         return Ok(None);
     };
     match first.get("UserId") {
-        Some(Value::String(id)) if super::fields::guid("UserId", id).is_ok() => Ok(Some(id.clone())),
+        Some(Value::String(id)) if super::fields::guid("UserId", id).is_ok() => {
+            Ok(Some(id.clone()))
+        }
         _ => Err(Error::new(
             ErrorKind::Response,
             format!("HTTP {status}: the user has no UserId GUID"),
@@ -53,8 +55,19 @@ mod tests {
             Some("dd908e91-c5c9-11e5-8de3-22000aa5088d")
         );
         assert_eq!(parse(200, b"[]").unwrap(), None);
-        for bad in ["", "{}", "[1]", r#"[{"UserId":5}]"#, r#"[{"UserId":"not-a-guid"}]"#, "<html>"] {
-            assert_eq!(parse(200, bad.as_bytes()).unwrap_err().kind(), ErrorKind::Response, "{bad}");
+        for bad in [
+            "",
+            "{}",
+            "[1]",
+            r#"[{"UserId":5}]"#,
+            r#"[{"UserId":"not-a-guid"}]"#,
+            "<html>",
+        ] {
+            assert_eq!(
+                parse(200, bad.as_bytes()).unwrap_err().kind(),
+                ErrorKind::Response,
+                "{bad}"
+            );
         }
     }
 }

@@ -68,7 +68,8 @@ pub struct lsq_lead {
 
 /// Called once with the result of `lsq_find_lead_async`, on a library
 /// thread; `lead` is valid only during the call.
-pub type lsq_lead_callback = Option<unsafe extern "C" fn(lead: *const lsq_lead, user_data: *mut c_void)>;
+pub type lsq_lead_callback =
+    Option<unsafe extern "C" fn(lead: *const lsq_lead, user_data: *mut c_void)>;
 
 impl lsq_lead {
     /// A result made from a core report.

@@ -90,9 +90,10 @@ pub unsafe extern "C" fn lsq_show_agent_popup_async(
             // SAFETY: forwarded from this function's contract.
             let client = unsafe { try_ref(client, "client") }?;
             let popup = unsafe { read_popup(try_ref(popup, "popup")?) }?;
-            client
-                .client
-                .show_agent_popup_async(&popup, completion(callback, user_data, lsq_result::from_report))
+            client.client.show_agent_popup_async(
+                &popup,
+                completion(callback, user_data, lsq_result::from_report),
+            )
         })())
     })
 }

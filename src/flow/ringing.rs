@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::lookup::leads::find_lead;
 use crate::lookup::users::resolve_user;
 use crate::lookup::Found;
-use crate::phone::{normalise, NumberPlan, Normalised};
+use crate::phone::{normalise, Normalised, NumberPlan};
 use crate::report::{LeadReport, Report, RingingReport};
 use crate::sched::delivery::deliver_popup;
 use crate::sched::shared::Shared;

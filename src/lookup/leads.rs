@@ -227,4 +227,3 @@ fn create(shared: &Shared, number: &Normalised, deadline: Instant) -> Attempted<
         },
     }
 }
-

@@ -117,9 +117,9 @@ impl<V: Clone> SingleFlight<V> {
     /// Callers waiting on the flight for `key` (for tests).
     #[cfg(test)]
     pub fn waiting(&self, key: &str) -> usize {
-        lock(&self.flights).get(key).map_or(0, |f| {
-            f.waiting.load(std::sync::atomic::Ordering::SeqCst)
-        })
+        lock(&self.flights)
+            .get(key)
+            .map_or(0, |f| f.waiting.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 

@@ -7,15 +7,15 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::dedup::Dedup;
-use super::ratelimit::Limiter;
 use super::job::{Class, Job};
+use super::ratelimit::Limiter;
 use crate::credentials::Credentials;
-use crate::lookup::Directory;
-use crate::options::UnknownCaller;
-use crate::phone::NumberPlan;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
+use crate::lookup::Directory;
 use crate::net::transport::Transport;
+use crate::options::UnknownCaller;
+use crate::phone::NumberPlan;
 use crate::stats::{Counters, LookupCounters, WireCounters};
 
 /// The lock-protected state.

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use super::delivery::{cancelled, deliver_popup};
 use super::job::{Completion, Job, Work};
 use super::shared::Shared;
-use crate::flow::ringing;
 use crate::error::{Error, ErrorKind};
+use crate::flow::ringing;
 use crate::log::Level;
 use crate::report::{LeadReport, Report, RingingReport};
 
@@ -59,11 +59,7 @@ pub(crate) fn spawn_workers(
 
 /// Queues a validated job. A popup or an agent ringing comes with its
 /// dedup key (`call_session_id`, agent) and counts as a popup.
-pub(crate) fn submit(
-    shared: &Shared,
-    job: Job,
-    dedup: Option<(&str, &str)>,
-) -> Result<(), Error> {
+pub(crate) fn submit(shared: &Shared, job: Job, dedup: Option<(&str, &str)>) -> Result<(), Error> {
     let mut state = shared.state();
     if state.closing {
         return Err(Error::new(
@@ -138,7 +134,9 @@ fn run(shared: &Shared, job: Job, cancelling: bool) -> Option<Option<ErrorKind>>
                 shared.logger.log(Level::Debug, || {
                     format!("call {}: sending", popup.call_session_id)
                 });
-                guarded(unsent, || deliver_popup(shared, &popup, queued_at, deadline))
+                guarded(unsent, || {
+                    deliver_popup(shared, &popup, queued_at, deadline)
+                })
             };
             let kind = report.error_kind();
             complete(shared, done, report);
