@@ -41,6 +41,9 @@ mod error;
 mod log;
 mod net;
 mod options;
+/// The call-log outbox: public for the `lsq-outbox` ops tool, not (yet) a stable API.
+#[doc(hidden)]
+pub mod outbox;
 mod popup;
 mod ratelimit;
 mod report;
