@@ -76,10 +76,9 @@ impl OutboxError {
             rusqlite::Error::SqliteFailure(e, detail) => {
                 let detail = detail.as_deref().unwrap_or("");
                 match e.code {
-                    ErrorCode::DiskFull => (
-                        OutboxErrorKind::Full,
-                        "disk full (SQLITE_FULL)".to_string(),
-                    ),
+                    ErrorCode::DiskFull => {
+                        (OutboxErrorKind::Full, "disk full (SQLITE_FULL)".to_string())
+                    }
                     ErrorCode::NotADatabase => (
                         OutboxErrorKind::Foreign,
                         "is not a liblsq outbox (not a database, SQLITE_NOTADB)".to_string(),

@@ -75,7 +75,9 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Found, OutboxError> {
             return Err(OutboxError::new(
                 OutboxErrorKind::Foreign,
                 path,
-                format!("is a damaged liblsq outbox (schema version {version}); it was not changed"),
+                format!(
+                    "is a damaged liblsq outbox (schema version {version}); it was not changed"
+                ),
             ));
         }
         return Ok(Found::Outbox);
@@ -135,7 +137,9 @@ pub(crate) fn configure_file(conn: &Connection, path: &Path) -> Result<(), Outbo
     // journal_mode answers with the mode in force; a file system without
     // shared memory may keep the rollback journal, which is still durable
     // (only less concurrent), so any answer is accepted.
-    conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))
-        .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
-        .map_err(|e| OutboxError::sqlite(path, "configuring the database", &e))
+    conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+        row.get::<_, String>(0)
+    })
+    .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
+    .map_err(|e| OutboxError::sqlite(path, "configuring the database", &e))
 }

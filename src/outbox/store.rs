@@ -266,7 +266,12 @@ impl Outbox {
             .map_err(|e| self.err("reading", e))
     }
 
-    fn update(&self, doing: &str, sql: &str, params: impl rusqlite::Params) -> Result<usize, OutboxError> {
+    fn update(
+        &self,
+        doing: &str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize, OutboxError> {
         self.conn()
             .execute(sql, params)
             .map_err(|e| self.err(doing, e))

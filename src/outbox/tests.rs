@@ -55,7 +55,11 @@ fn create_then_reopen_finds_pending_records_in_order() {
     let accepted: Vec<u64> = {
         let outbox = Outbox::open(&path).unwrap();
         (0..5)
-            .map(|i| outbox.accept(&format!("s{i}"), &payload(i), 1_000 + i as i64).unwrap())
+            .map(|i| {
+                outbox
+                    .accept(&format!("s{i}"), &payload(i), 1_000 + i as i64)
+                    .unwrap()
+            })
             .collect()
     };
     assert!(accepted.windows(2).all(|w| w[0] < w[1]), "{accepted:?}");
@@ -94,7 +98,11 @@ fn retry_later_moves_a_record_out_of_due_without_holding_back_later_ones() {
     let due = outbox.due(5_000, 10).unwrap();
     assert_eq!(ids(&due), [a, b, c]);
     assert_eq!(
-        (due[0].attempts, due[0].last_status, due[0].last_reason.as_str()),
+        (
+            due[0].attempts,
+            due[0].last_status,
+            due[0].last_reason.as_str()
+        ),
         (1, 503, "Service Unavailable")
     );
     assert!(outbox.retry_later(a, 9_000, 0, "timed out").unwrap());
@@ -118,7 +126,10 @@ fn dead_records_are_kept_with_status_and_reason_until_retried_or_purged() {
             .dead(b, 400, "MXInvalidInputException: bad CallDuration")
             .unwrap());
         assert!(!outbox.dead(b, 400, "again").unwrap(), "already dead");
-        assert!(!outbox.retry_later(b, 1, 1, "x").unwrap(), "dead is not pending");
+        assert!(
+            !outbox.retry_later(b, 1, 1, "x").unwrap(),
+            "dead is not pending"
+        );
         (a, b, c)
     };
     let outbox = Outbox::open(&path).unwrap();
@@ -127,7 +138,12 @@ fn dead_records_are_kept_with_status_and_reason_until_retried_or_purged() {
     let dead = outbox.list(Which::Dead, 10).unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(
-        (dead[0].id, dead[0].state, dead[0].attempts, dead[0].last_status),
+        (
+            dead[0].id,
+            dead[0].state,
+            dead[0].attempts,
+            dead[0].last_status
+        ),
         (b, State::Dead, 1, 400)
     );
     assert_eq!(
@@ -138,7 +154,11 @@ fn dead_records_are_kept_with_status_and_reason_until_retried_or_purged() {
     assert_eq!(ids(&outbox.list(Which::All, 10).unwrap()), [a, b, c]);
 
     // An admin puts it back: due now, fresh attempts, history kept.
-    assert_eq!(outbox.retry_dead(Some(a), 50_000).unwrap(), 0, "a is not dead");
+    assert_eq!(
+        outbox.retry_dead(Some(a), 50_000).unwrap(),
+        0,
+        "a is not dead"
+    );
     assert_eq!(outbox.retry_dead(Some(b), 50_000).unwrap(), 1);
     let back = outbox.due(50_000, 10).unwrap();
     assert_eq!(ids(&back), [a, b, c]);
@@ -168,7 +188,10 @@ fn delivered_records_are_removed_and_ids_are_never_reused() {
     drop(outbox);
     let outbox = Outbox::open(&path).unwrap();
     let c = outbox.accept("c", "{}", 3).unwrap();
-    assert!(c > b, "the newest id {b} was deleted, yet {c} must not reuse it");
+    assert!(
+        c > b,
+        "the newest id {b} was deleted, yet {c} must not reuse it"
+    );
     assert!(outbox.delivered(a).unwrap());
     assert!(outbox.delivered(c).unwrap());
     assert_eq!(outbox.counts().unwrap(), (0, 0));
@@ -219,7 +242,10 @@ fn sixteen_threads_accept_at_once_and_share_commits() {
     assert_eq!(stored.len() as u64, accepts);
     for (id, sid) in &all {
         let r = stored.iter().find(|r| r.id == *id).unwrap();
-        assert_eq!(&r.call_session_id, sid, "each caller got its own record's id");
+        assert_eq!(
+            &r.call_session_id, sid,
+            "each caller got its own record's id"
+        );
     }
     eprintln!("16 threads: {accepts} accepts in {commits} commits");
 }
@@ -251,7 +277,10 @@ fn a_full_disk_refuses_new_logs_and_loses_nothing_accepted_before() {
             let (outbox, barrier, big) = (outbox.clone(), barrier.clone(), big.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                outbox.accept(&format!("f{t}"), &big, 11).unwrap_err().kind()
+                outbox
+                    .accept(&format!("f{t}"), &big, 11)
+                    .unwrap_err()
+                    .kind()
             })
         })
         .collect();
@@ -266,11 +295,16 @@ fn a_full_disk_refuses_new_logs_and_loses_nothing_accepted_before() {
     let after_free = outbox.accept("freed", &big, 12).unwrap();
     // A bigger limit (the admin freed the disk) works too.
     assert_eq!(
-        outbox.accept("still-full", &"y".repeat(1024 * 1024), 13).unwrap_err().kind(),
+        outbox
+            .accept("still-full", &"y".repeat(1024 * 1024), 13)
+            .unwrap_err()
+            .kind(),
         OutboxErrorKind::Full
     );
     outbox.set_max_pages_for_tests(1 << 30).unwrap();
-    let after_raise = outbox.accept("raised", &"y".repeat(1024 * 1024), 13).unwrap();
+    let after_raise = outbox
+        .accept("raised", &"y".repeat(1024 * 1024), 13)
+        .unwrap();
     drop(outbox);
 
     let outbox = Outbox::open(&path).unwrap();
@@ -299,9 +333,16 @@ fn a_foreign_sqlite_database_is_refused_and_left_unchanged() {
         let msg = err.to_string();
         assert!(msg.contains(&format!("outbox {}", path.display())), "{msg}");
         assert!(msg.contains("is not a liblsq outbox"), "{msg}");
-        assert!(msg.contains("another application's SQLite database"), "{msg}");
+        assert!(
+            msg.contains("another application's SQLite database"),
+            "{msg}"
+        );
     }
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file was not changed");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file was not changed"
+    );
     assert!(!dir.file("crm.db-wal").exists());
 }
 
@@ -313,7 +354,11 @@ fn a_file_that_is_not_a_database_is_refused_and_left_unchanged() {
     std::fs::write(&path, &text).unwrap();
     let err = Outbox::open(&path).unwrap_err();
     assert_eq!(err.kind(), OutboxErrorKind::Foreign, "{err}");
-    assert!(err.to_string().contains("is not a liblsq outbox (not a database"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is not a liblsq outbox (not a database"),
+        "{err}"
+    );
     assert_eq!(
         Outbox::open_for_ops(&path).unwrap_err().kind(),
         OutboxErrorKind::Foreign
@@ -373,7 +418,10 @@ fn a_second_client_in_the_same_process_is_refused_until_the_first_closes() {
     assert_eq!(err.kind(), OutboxErrorKind::Locked);
     let msg = err.to_string();
     assert!(msg.contains("is locked by another liblsq client"), "{msg}");
-    assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     // The refused open did not disturb the first client.
     first.accept("b", "{}", 2).unwrap();
@@ -543,8 +591,9 @@ fn a_second_client_in_another_process_is_refused_with_its_pid() {
     let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
     let first = lines
         .find(|l| {
-            l.as_ref()
-                .map_or(true, |l| l.ends_with("HOLDING") || after(l, "ERR ").is_some())
+            l.as_ref().map_or(true, |l| {
+                l.ends_with("HOLDING") || after(l, "ERR ").is_some()
+            })
         })
         .expect("the child ended before it held the outbox")
         .unwrap();
@@ -552,7 +601,10 @@ fn a_second_client_in_another_process_is_refused_with_its_pid() {
 
     let err = Outbox::open(&path).unwrap_err();
     assert_eq!(err.kind(), OutboxErrorKind::Locked, "{err}");
-    assert!(err.to_string().contains(&format!("pid {}", holder.id())), "{err}");
+    assert!(
+        err.to_string().contains(&format!("pid {}", holder.id())),
+        "{err}"
+    );
     // The ops view works beside the other process's client.
     let ops = Outbox::open_for_ops(&path).unwrap();
     ops.accept("from-ops", "{}", 1).unwrap();
@@ -575,7 +627,10 @@ fn after<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
 /// Records an `ACK id` line of a crash child; true when it was one.
 fn read_ack(line: String, acknowledged: &mut HashSet<u64>) -> bool {
     if let Some(id) = after(&line, "ACK ") {
-        assert!(acknowledged.insert(id.parse().unwrap()), "id {id} given twice");
+        assert!(
+            acknowledged.insert(id.parse().unwrap()),
+            "id {id} given twice"
+        );
         return true;
     }
     assert!(after(&line, "ERR ").is_none(), "child failed: {line}");
@@ -605,7 +660,7 @@ fn every_acknowledged_log_survives_a_kill_9() {
             }
         }
         proc.kill().unwrap(); // SIGKILL, mid-accept for the other threads
-        // Acks the child wrote before it died and we had not read yet.
+                              // Acks the child wrote before it died and we had not read yet.
         for line in lines {
             read_ack(line.unwrap(), &mut acknowledged);
         }
@@ -619,7 +674,10 @@ fn every_acknowledged_log_survives_a_kill_9() {
             .map(|r| r.id)
             .collect();
         let lost: Vec<_> = acknowledged.difference(&stored).collect();
-        assert!(lost.is_empty(), "round {round}: acknowledged but lost: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "round {round}: acknowledged but lost: {lost:?}"
+        );
     }
     assert!(acknowledged.len() >= rounds);
 }
@@ -651,7 +709,10 @@ fn bench_accept_latency_and_throughput() {
                 })
             })
             .collect();
-        let mut lat: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut lat: Vec<_> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         let wall = start.elapsed();
         lat.sort();
         let n = lat.len();
