@@ -40,6 +40,9 @@ mod log;
 mod lookup;
 mod net;
 mod options;
+/// The call-log outbox: public for the `lsq-outbox` ops tool, not (yet) a stable API.
+#[doc(hidden)]
+pub mod outbox;
 mod phone;
 mod report;
 pub mod sched;

@@ -1,0 +1,105 @@
+//! One client per outbox file: an exclusive advisory lock on a sidecar file.
+//!
+//! Two clients delivering from one outbox would send every call log twice
+//! (both see it due) and fight over its state, so the second client is
+//! refused at open with the pid of the first.
+//!
+//! Why a sidecar `PATH.lock` and not a lock on the database file itself:
+//! SQLite locks the database with POSIX `fcntl` record locks, and POSIX drops
+//! *all* of a process's `fcntl` locks on a file when *any* descriptor of that
+//! file is closed in that process. Opening the database file ourselves (to
+//! lock it, or when a refused second opener closes its descriptor) would
+//! silently release SQLite's locks held by other connections of the same
+//! process (the ops tool's tests, an in-process second opener) and let
+//! another process corrupt a transaction. The sidecar is never opened by
+//! SQLite, so nothing we do to it touches SQLite's locks, and `flock(2)`
+//! locks (what [`File::try_lock`] takes on Linux) are independent of
+//! `fcntl` locks anyway.
+//!
+//! The lock belongs to the open file description: a second open in the same
+//! process is refused like one from another process, and the kernel releases
+//! it when the process dies, however it dies (no stale lock after a crash).
+//! The sidecar is left in place on close: removing it would race with a
+//! client opening it at that moment and let two clients lock two different
+//! inodes.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::error::{OutboxError, OutboxErrorKind};
+
+/// The held lock; dropping it (closing the file) releases it.
+#[derive(Debug)]
+pub(crate) struct ClientLock {
+    _file: File,
+}
+
+/// The sidecar lock file of the outbox at `db`: `DB.lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+impl ClientLock {
+    /// Takes the client lock of the outbox at `db`, without waiting: a held
+    /// lock is `Locked` at once, naming the holder's pid when it wrote it.
+    pub(crate) fn acquire(db: &Path) -> Result<ClientLock, OutboxError> {
+        let path = lock_path(db);
+        // No truncate on open: the holder's pid must stay readable for the
+        // refusal message of a second opener.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                OutboxError::new(
+                    OutboxErrorKind::Open,
+                    db,
+                    format!(
+                        "cannot open its lock file {}: {e}; the directory must be writable \
+                         by this process",
+                        path.display()
+                    ),
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if !holder.is_empty() && holder.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("pid {holder}")
+                } else {
+                    "pid unknown".to_string()
+                };
+                return Err(OutboxError::new(
+                    OutboxErrorKind::Locked,
+                    db,
+                    format!(
+                        "is locked by another liblsq client ({who}, lock file {}): one outbox \
+                         serves one client at a time; give each client its own outbox file",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(OutboxError::new(
+                    OutboxErrorKind::Open,
+                    db,
+                    format!("cannot lock {}: {e}", path.display()),
+                ))
+            }
+        }
+        // Best effort: the pid only serves the message above.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
+        Ok(ClientLock { _file: file })
+    }
+}

@@ -1,0 +1,97 @@
+//! Who gets the next rate-limit slot: the most urgent request waiting.
+//!
+//! The account's budget is tiny (2 to 25 requests per 5 s) and shared by
+//! popups, lookups and call logs. A request does not reserve a slot ahead
+//! of time (a call log reserving the next free slot would push back a popup
+//! that arrives a moment later); it waits here in the order of its urgency
+//! class, then of arrival, and only the first waiter takes a slot, when
+//! the limiter has one free. So a free slot always goes to the most urgent
+//! request waiting, a call log delays a popup by at most the request
+//! already in flight, and a less urgent class goes as soon as nothing more
+//! urgent waits.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use super::job::Class;
+use super::ratelimit::Slot;
+use super::shared::Shared;
+
+/// Why no slot was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Denied {
+    /// No slot before the deadline.
+    TooLate,
+    /// Shutdown's grace period ended.
+    Cancelled,
+}
+
+/// The requests waiting for a slot, most urgent first.
+#[derive(Default)]
+pub(crate) struct Gate {
+    waiting: Mutex<BTreeSet<(Class, u64)>>,
+    turn: Condvar,
+    arrivals: AtomicU64,
+}
+
+impl Gate {
+    fn lock(&self) -> MutexGuard<'_, BTreeSet<(Class, u64)>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for a slot for a request of `class`, until `deadline`.
+    pub fn acquire(&self, shared: &Shared, class: Class, deadline: Instant) -> Result<Slot, Denied> {
+        let me = (class, self.arrivals.fetch_add(1, Ordering::Relaxed));
+        let mut waiting = self.lock();
+        waiting.insert(me);
+        let result = loop {
+            if shared.is_cancelling() {
+                break Err(Denied::Cancelled);
+            }
+            let now = Instant::now();
+            let wake_at = if waiting.first() == Some(&me) {
+                let mut limiter = shared.limiter();
+                let at = limiter.earliest(now);
+                if at <= now {
+                    break limiter.reserve(now, now).map_err(|_| Denied::TooLate);
+                }
+                if at > deadline {
+                    break Err(Denied::TooLate);
+                }
+                at
+            } else if now >= deadline {
+                break Err(Denied::TooLate);
+            } else {
+                deadline
+            };
+            waiting = self
+                .turn
+                .wait_timeout(waiting, wake_at - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        waiting.remove(&me);
+        drop(waiting);
+        // The next waiter may be first now.
+        self.turn.notify_all();
+        result
+    }
+
+    /// Wakes every waiter to look again: the limiter changed (a pause, a
+    /// learned limit) or shutdown is cancelling.
+    pub fn wake(&self) {
+        let _waiting = self.lock();
+        self.turn.notify_all();
+    }
+
+    /// Requests waiting for a slot, by class (for the metrics).
+    pub fn waiting(&self) -> [usize; Class::COUNT] {
+        let mut counts = [0; Class::COUNT];
+        for (class, _) in self.lock().iter() {
+            counts[class.index()] += 1;
+        }
+        counts
+    }
+}
