@@ -33,6 +33,23 @@
 #define MAX_ANSWER_BYTES (1024 * 1024)
 
 /**
+ * `application_id` of a liblsq outbox: "LSQO" in ASCII.
+ */
+#define APPLICATION_ID 1280528719
+
+/**
+ * The schema this liblsq writes. A file with a higher version was written
+ * by a newer liblsq and is refused rather than misread.
+ */
+#define SCHEMA_VERSION 1
+
+/**
+ * How long a statement waits for another connection's write lock (the ops
+ * tool, or the client while the tool writes) before failing with BUSY.
+ */
+#define BUSY_TIMEOUT_MS 5000
+
+/**
  * The most digits an E.164 number has, country code included.
  */
 #define MAX_DIGITS 15
@@ -49,7 +66,17 @@
  */
 #define MAX_PREFIX_DIGITS 4
 
-#define Class_COUNT 2
+#define Class_COUNT 3
+
+/**
+ * `lsq_call_log.status`: the call was answered ("Answered").
+ */
+#define LSQ_CALL_ANSWERED 0
+
+/**
+ * `lsq_call_log.status`: the call was missed ("Missed").
+ */
+#define LSQ_CALL_MISSED 1
 
 /**
  * Size of `lsq_lead.lead_id`, NUL included.
@@ -150,6 +177,109 @@ typedef struct lsq_options lsq_options;
  * (a test checks them against the Rust core's `ErrorKind`).
  */
 typedef int32_t lsq_status;
+
+/**
+ * A call log, filled by the caller after hangup. Strings are
+ * NUL-terminated UTF-8 with no control characters; they are copied.
+ */
+typedef struct lsq_call_log {
+    /**
+     * SourceNumber (inbound: the lead; outbound: the agent). Digits, '+',
+     * '-', ' ', '(', ')', '.'.
+     */
+    const char *source_number;
+    /**
+     * DestinationNumber. Same rules.
+     */
+    const char *destination_number;
+    /**
+     * DisplayNumber. Same rules.
+     */
+    const char *display_number;
+    /**
+     * LSQ_INBOUND or LSQ_OUTBOUND.
+     */
+    uint32_t direction;
+    /**
+     * CallSessionId: the popup's.
+     */
+    const char *call_session_id;
+    /**
+     * LSQ_CALL_ANSWERED or LSQ_CALL_MISSED.
+     */
+    uint32_t status;
+    /**
+     * Unix seconds: StartTime (after 2000-01-01, at most a day ahead).
+     */
+    int64_t start_time;
+    /**
+     * Unix seconds: EndTime (not before start_time).
+     */
+    int64_t end_time;
+    /**
+     * CallDuration: seconds of conversation (at most end_time - start_time).
+     */
+    uint32_t duration_s;
+    /**
+     * Optional (NULL or ""): the agent, a UserId GUID or an e-mail address
+     * (resolved when the log is sent; left out if no active user has it).
+     */
+    const char *user;
+    /**
+     * Optional: LeadId (a GUID); LeadSquared matches or creates by number.
+     */
+    const char *lead_id;
+    /**
+     * Optional: ResourceURL, the recording (absolute http(s) URL, at most
+     * 2048 bytes).
+     */
+    const char *resource_url;
+    /**
+     * Optional: CallerSource, at most 50 characters.
+     */
+    const char *caller_source;
+    /**
+     * Optional: Tag.
+     */
+    const char *tag;
+} lsq_call_log;
+
+/**
+ * How a popup ended, filled by the library. Nothing in it needs freeing.
+ */
+typedef struct lsq_result {
+    /**
+     * LSQ_OK, or why not.
+     */
+    lsq_status status;
+    /**
+     * The last HTTP status received, 0 when none.
+     */
+    uint16_t http_status;
+    /**
+     * HTTP requests made for this popup, 0 when none was sent.
+     */
+    uint16_t attempts;
+    /**
+     * From the call (async: from queuing) to this result, in milliseconds.
+     */
+    uint32_t elapsed_ms;
+    /**
+     * Message.Id on success, "" otherwise.
+     */
+    char message_id[LSQ_MESSAGE_ID_SIZE];
+    /**
+     * Message.Message on success; otherwise the reason (the server's
+     * ExceptionMessage when it gave one). Truncated on a UTF-8 boundary.
+     */
+    char message[LSQ_MESSAGE_SIZE];
+} lsq_result;
+
+/**
+ * Called once with the final result of an async call log, on a library
+ * thread; `result` is valid only during the call.
+ */
+typedef void (*lsq_result_callback)(const struct lsq_result *result, void *user_data);
 
 /**
  * A client's counters (`lsq_client_stats`). At rest,
@@ -325,37 +455,6 @@ typedef struct lsq_popup {
      */
     const char *tag;
 } lsq_popup;
-
-/**
- * How a popup ended, filled by the library. Nothing in it needs freeing.
- */
-typedef struct lsq_result {
-    /**
-     * LSQ_OK, or why not.
-     */
-    lsq_status status;
-    /**
-     * The last HTTP status received, 0 when none.
-     */
-    uint16_t http_status;
-    /**
-     * HTTP requests made for this popup, 0 when none was sent.
-     */
-    uint16_t attempts;
-    /**
-     * From the call (async: from queuing) to this result, in milliseconds.
-     */
-    uint32_t elapsed_ms;
-    /**
-     * Message.Id on success, "" otherwise.
-     */
-    char message_id[LSQ_MESSAGE_ID_SIZE];
-    /**
-     * Message.Message on success; otherwise the reason (the server's
-     * ExceptionMessage when it gave one). Truncated on a UTF-8 boundary.
-     */
-    char message[LSQ_MESSAGE_SIZE];
-} lsq_result;
 
 /**
  * Called exactly once per queued async popup, on a library thread, with
@@ -535,6 +634,48 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Logs a call and blocks for one delivery attempt cycle: validates it
+ * (nothing stored if a field is bad), stores it in the outbox (committed
+ * and synced when the option `outbox` is set), sends it, and returns the
+ * cycle's status in `result` (may be NULL). A failure worth retrying
+ * (connect, timeout, rate limit, 5xx, 401, 404) leaves the log pending:
+ * the library's workers send it later. LSQ_ERR_STORAGE: it could not be
+ * stored (nothing accepted before is lost).
+ *
+ * # Safety
+ * `client` is NULL or live; `log` is NULL or valid with NULL or
+ * NUL-terminated strings; `result` is NULL or writable.
+ */
+lsq_status lsq_log_call(struct lsq_client *client, const struct lsq_call_log *log, struct lsq_result *result);
+
+/**
+ * Logs a call and returns once it is stored: with the option `outbox`,
+ * LSQ_OK means committed and synced to disk, and the log is then sent at
+ * least once, whatever happens to the process (a log still pending when
+ * the process dies is sent by the next client opened on the same outbox).
+ * `callback` (may be NULL) is called exactly once, on a library thread,
+ * when the log is delivered or dead, or with LSQ_ERR_CANCELLED when the
+ * client is freed first (the log stays pending in an outbox file). Any
+ * other return (LSQ_ERR_INVALID_ARGUMENT, LSQ_ERR_STORAGE) means not
+ * stored, and no callback.
+ *
+ * # Safety
+ * As `lsq_log_call`; `callback` stays callable and `user_data` valid
+ * until the callback has run.
+ */
+lsq_status lsq_log_call_async(struct lsq_client *client, const struct lsq_call_log *log, lsq_result_callback callback, void *user_data);
+
+/**
+ * Counts the call logs in the outbox: `pending` (not yet delivered) and
+ * `dead` (kept with their last status and reason, never sent again unless
+ * an admin runs `lsq-outbox PATH retry`). Either pointer may be NULL.
+ *
+ * # Safety
+ * `client` is NULL or live; `pending` and `dead` are NULL or writable.
+ */
+lsq_status lsq_outbox_count(const struct lsq_client *client, uint64_t *pending, uint64_t *dead);
+
+/**
  * Creates a client with the default options. See
  * `lsq_client_new_with_options`.
  *
@@ -577,6 +718,21 @@ void lsq_free(struct lsq_client *client);
  * `client` is NULL or a live client; `stats` is NULL or writable.
  */
 lsq_status lsq_client_stats(const struct lsq_client *client, struct lsq_stats *stats);
+
+/**
+ * Writes the client's counters in the Prometheus text exposition format
+ * into `buf` (NUL-terminated, at most `len` bytes): popups by final status,
+ * lookups (by status, cache hits, shared in flight), leads created, call
+ * logs (accepted, delivered, pending, dead, retries), requests by endpoint
+ * and HTTP status, rate-limit answers, the limiter's current N/W, and queue
+ * depth by class; every name starts with `lsq_`. Returns LSQ_OK, or
+ * LSQ_ERR_INVALID_ARGUMENT when `len` is too small (then `buf` holds ""
+ * when `len` > 0; 8 KiB is ample).
+ *
+ * # Safety
+ * `client` is NULL or live; `buf` is NULL or writable for `len` bytes.
+ */
+lsq_status lsq_client_metrics(const struct lsq_client *client, char *buf, size_t len);
 
 /**
  * A human-readable reason for the last failed lsq call on the calling

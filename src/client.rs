@@ -1,14 +1,15 @@
 //! The client: created once, shared by every call thread, freed last.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::api::log_call::CallLog;
 use crate::api::popup::Popup;
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::flow::{self, ringing::Ringing};
 use crate::log::Level;
+use crate::logs::CallLogs;
 use crate::lookup::{CachePolicy, Directory};
 use crate::net::endpoint::Endpoint;
 use crate::net::transport::Transport;
@@ -18,7 +19,7 @@ use crate::report::Report;
 use crate::report::{LeadReport, RingingReport};
 use crate::sched::dedup::Dedup;
 use crate::sched::delivery::deliver_popup;
-use crate::sched::job::{Job, Work};
+use crate::sched::job::{Class, Job, Work};
 use crate::sched::ratelimit::Limiter;
 use crate::sched::shared::{Limits, Shared};
 use crate::sched::workers::{self as engine, guarded};
@@ -28,9 +29,8 @@ use crate::stats::{self, Stats};
 /// Dropping it shuts it down as [`Client::shutdown`] does.
 pub struct Client {
     shared: Arc<Shared>,
-    /// The workers, until shutdown takes them to join (then empty: shutdown
-    /// is idempotent).
-    workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Set once shutdown has run (it is idempotent), held while it runs.
+    shut_down: Mutex<bool>,
 }
 
 impl Client {
@@ -56,7 +56,15 @@ impl Client {
             unknown_caller: options.unknown_caller,
             lead_source: options.lead_source.clone(),
             number_plan: options.number_plan.clone(),
+            max_workers: options.max_in_flight(),
+            max_log_workers: (options.max_in_flight() / 4).max(1),
         };
+        let logs = CallLogs::open(
+            options.outbox.as_deref(),
+            options.log_max_age,
+            options.log_retry_max,
+            options.logger.clone(),
+        )?;
         let directory = Directory::new(CachePolicy {
             lead_ttl: options.lead_cache_ttl,
             miss_ttl: options.lead_miss_ttl,
@@ -72,6 +80,7 @@ impl Client {
             limits,
             Dedup::new(options.dedup_window),
             directory,
+            logs,
         );
         #[cfg(feature = "test-hooks")]
         {
@@ -79,12 +88,16 @@ impl Client {
         }
         shared.test_panic("client_new");
         let shared = Arc::new(shared);
-        let workers = engine::spawn_workers(&shared, options.workers)?;
+        engine::spawn_workers(&shared, options.workers)?;
+        if let Err(e) = engine::spawn_feeder(&shared) {
+            engine::shutdown(&shared);
+            return Err(e);
+        }
         // The client exists before anything calls the host's log sink: if that
         // panics, dropping the client still stops and joins the workers.
         let client = Client {
             shared,
-            workers: Mutex::new(workers),
+            shut_down: Mutex::new(false),
         };
         client.shared.logger.log(Level::Info, || {
             let limit = options
@@ -108,7 +121,10 @@ impl Client {
             return Report::unsent(e, started.elapsed());
         }
         let dedup = (popup.call_session_id, popup.user_id);
-        if let Err(e) = self.shared.begin_blocking(started, Some(dedup)) {
+        if let Err(e) = self
+            .shared
+            .begin_blocking(started, Class::Popup, Some(dedup))
+        {
             return Report::unsent(e, started.elapsed());
         }
         let deadline = started + self.shared.limits.max_age;
@@ -116,7 +132,7 @@ impl Client {
             |e| Report::unsent(e, started.elapsed()),
             || deliver_popup(&self.shared, popup, started, deadline),
         );
-        self.shared.finish(Some(report.error_kind()));
+        self.shared.finish(Class::Popup, Some(report.error_kind()));
         report
     }
 
@@ -170,7 +186,7 @@ impl Client {
             Ok(number) => number,
             Err(e) => return LeadReport::unsent(e, started.elapsed()),
         };
-        if let Err(e) = self.shared.begin_blocking(started, None) {
+        if let Err(e) = self.shared.begin_blocking(started, Class::Lookup, None) {
             return LeadReport::unsent(e, started.elapsed());
         }
         let deadline = started + self.shared.limits.max_age;
@@ -178,7 +194,7 @@ impl Client {
             |e| LeadReport::unsent(e, started.elapsed()),
             || flow::lookup::run(&self.shared, &number, started, deadline),
         );
-        self.shared.finish(None);
+        self.shared.finish(Class::Lookup, None);
         report
     }
 
@@ -210,14 +226,18 @@ impl Client {
         };
         let user = ringing.dedup_user();
         let dedup = (ringing.call_session_id, user.as_str());
-        if let Err(e) = self.shared.begin_blocking(started, Some(dedup)) {
+        if let Err(e) = self
+            .shared
+            .begin_blocking(started, Class::Popup, Some(dedup))
+        {
             return unsent(e);
         }
         let deadline = started + self.shared.limits.max_age;
         let report = guarded(unsent, || {
             flow::ringing::run(&self.shared, ringing, number.as_ref(), started, deadline)
         });
-        self.shared.finish(Some(report.popup.error_kind()));
+        self.shared
+            .finish(Class::Popup, Some(report.popup.error_kind()));
         report
     }
 
@@ -234,6 +254,76 @@ impl Client {
         let user = ringing.dedup_user();
         let work = Work::Ringing(ringing.to_owned_ringing(number), Box::new(on_done));
         self.submit(work, Some((ringing.call_session_id, user.as_str())))
+    }
+
+    /// Logs a call (after hangup): validates it, stores it in the outbox
+    /// (committed and synced when the outbox is a file), then makes one
+    /// delivery attempt cycle and returns its report. A failure that is
+    /// worth retrying leaves the log pending: the workers send it later.
+    pub fn log_call(&self, log: &CallLog<'_>) -> Report {
+        let started = Instant::now();
+        let unsent = |e: Error| Report::unsent(e, started.elapsed());
+        if let Err(e) = self.accepting().and_then(|()| log.validate(unix_now())) {
+            return unsent(e);
+        }
+        // Should the feeder have queued it meanwhile, it may be sent twice:
+        // at least once, as promised.
+        let job = match self.shared.logs.accept(log, None) {
+            Ok((job, _)) => job,
+            Err(e) => return unsent(e),
+        };
+        if let Err(e) = self.shared.begin_blocking(started, Class::Log, None) {
+            return unsent(e);
+        }
+        let (report, _) = engine::send_log(&self.shared, &job, started);
+        self.shared.finish(Class::Log, None);
+        report
+    }
+
+    /// Logs a call: validates it, stores it (committed and synced when the
+    /// outbox is a file) and returns: `Ok(())` means stored, and the log
+    /// will be sent at least once, whatever happens to this process.
+    /// `on_done` is called exactly once, on a library thread, when it is
+    /// delivered, dead, or (at shutdown) still pending. An error means not
+    /// stored (invalid, storage failure, shutting down) and `on_done` is
+    /// dropped uncalled.
+    pub fn log_call_async(
+        &self,
+        log: &CallLog<'_>,
+        on_done: impl FnOnce(Report) + Send + 'static,
+    ) -> Result<(), Error> {
+        self.accepting()?;
+        log.validate(unix_now())?;
+        let (job, ours) = self.shared.logs.accept(log, Some(Box::new(on_done)))?;
+        if !ours {
+            return Ok(()); // the feeder queued it already
+        }
+        let queued_at = Instant::now();
+        engine::enqueue_log(
+            &self.shared,
+            Job {
+                work: Work::Log(job),
+                queued_at,
+                deadline: queued_at,
+            },
+        )
+    }
+
+    /// Call logs pending (not yet delivered) and dead (kept, never sent
+    /// again unless an admin asks) in the outbox.
+    pub fn outbox_count(&self) -> Result<(u64, u64), Error> {
+        self.shared.logs.counts()
+    }
+
+    /// Refuses new work once shutdown has begun.
+    fn accepting(&self) -> Result<(), Error> {
+        if self.shared.state().closing {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                "the client is shutting down: not accepted",
+            ));
+        }
+        Ok(())
     }
 
     /// Waits until nothing is queued or in flight (every callback returned),
@@ -260,6 +350,15 @@ impl Client {
         }
     }
 
+    /// The counters in the Prometheus text exposition format: popups by
+    /// final status, lookups (by status, cache hits, shared in flight),
+    /// leads created, call logs (accepted, delivered, pending, dead,
+    /// retries), requests by endpoint and HTTP status, rate-limit answers,
+    /// the limiter's current N/W, and what waits, by urgency class.
+    pub fn metrics(&self) -> String {
+        crate::metrics::render(&self.shared)
+    }
+
     /// A consistent snapshot of the counters.
     pub fn stats(&self) -> Stats {
         let state = self.shared.state();
@@ -279,10 +378,14 @@ impl Client {
         }
         // Held through the whole shutdown, so a concurrent second call
         // returns only once the first has joined every worker.
-        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
-        if !workers.is_empty() {
-            engine::shutdown(&self.shared, std::mem::take(&mut *workers));
-            drop(workers);
+        let mut shut_down = self
+            .shut_down
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !*shut_down {
+            *shut_down = true;
+            engine::shutdown(&self.shared);
+            drop(shut_down);
             self.shared
                 .logger
                 .log(Level::Info, || "client shut down".to_string());
@@ -310,6 +413,13 @@ impl std::fmt::Debug for Client {
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
+}
+
+/// Unix seconds now, for a call log's time checks.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn far_future() -> Instant {

@@ -37,7 +37,9 @@ mod credentials;
 mod error;
 pub mod flow;
 mod log;
+mod logs;
 mod lookup;
+mod metrics;
 mod net;
 mod options;
 /// The call-log outbox: public for the `lsq-outbox` ops tool, not (yet) a stable API.
@@ -55,6 +57,7 @@ pub mod ffi;
 pub use api::answer::fuzz_judge;
 pub use api::fields::MAX_FIELD_BYTES;
 pub use api::lead_by_phone::Lead;
+pub use api::log_call::{CallLog, CallStatus};
 pub use api::popup::{Delivered, Direction, OwnedPopup, Popup, PATH as API_PATH};
 pub use client::Client;
 pub use error::{Error, ErrorKind};

@@ -44,12 +44,23 @@ pub(crate) struct Counters {
     pub dropped: u64,
     pub duplicates: u64,
     pub in_flight: u32,
+    /// Popups ended, by final status (index: the status number; 0 success).
+    pub by_status: [u64; STATUSES],
+}
+
+/// Status numbers 0 (success) to 18.
+pub(crate) const STATUSES: usize = ErrorKind::ALL.len() + 1;
+
+/// The index of an outcome in a by-status array.
+pub(crate) fn status_index(outcome: Option<ErrorKind>) -> usize {
+    outcome.map_or(0, |k| k.code() as usize)
 }
 
 impl Counters {
     /// Records the end of an accepted popup.
     pub fn finished(&mut self, outcome: Option<ErrorKind>) {
         self.in_flight -= 1;
+        self.by_status[status_index(outcome)] += 1;
         match outcome {
             None => self.succeeded += 1,
             Some(kind) => {
@@ -69,9 +80,19 @@ impl Counters {
 pub(crate) struct WireCounters {
     pub retries: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Requests by API path and HTTP status (0: no answer).
+    pub requests: std::sync::Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
 }
 
 impl WireCounters {
+    pub fn add_request(&self, path: &'static str, http_status: u16) {
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *requests.entry((path, http_status)).or_insert(0) += 1;
+    }
+
     pub fn add_retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
@@ -101,6 +122,8 @@ pub(crate) fn snapshot(c: &Counters, queued: usize, wire: &WireCounters) -> Stat
 /// Lookup counters, for the metrics: lock-free, each counted where it happens.
 #[derive(Debug, Default)]
 pub(crate) struct LookupCounters {
+    /// Lookups ended, by status (index: the status number; 0 found).
+    pub by_status: [AtomicU64; STATUSES],
     pub cache_hits: AtomicU64,
     pub shared: AtomicU64,
     pub requests: AtomicU64,
@@ -108,6 +131,10 @@ pub(crate) struct LookupCounters {
 }
 
 impl LookupCounters {
+    pub fn finished(&self, outcome: Option<ErrorKind>) {
+        self.by_status[status_index(outcome)].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn cache_hit(&self) {
         self.cache_hits.fetch_add(1, Ordering::Relaxed);
     }

@@ -262,3 +262,46 @@ fn lookup_and_ringing_statuses() {
     assert_eq!(emu.count_for_with_status(Endpoint::Popup, 200), 12);
     assert_eq!(emu.count_for(Endpoint::LeadCreate), 1);
 }
+
+/// tests/c/call_log.c: call logs from C with an outbox file: delivered,
+/// missed, invalid, a dead letter, async callbacks once, outbox counts,
+/// metrics, one client per outbox.
+#[test]
+fn call_logs_from_c() {
+    use lsq_emulator::{Data, Endpoint};
+    let emu = emulator(Config {
+        data: Data::sample(),
+        ..Config::default()
+    });
+    // The first log sent (c-log-dead) is refused: a dead letter.
+    emu.push_fault_for(
+        Endpoint::LogCall,
+        Fault::json_error(400, "MXInvalidInputException", "Invalid CallSessionId"),
+    );
+    let tmp = std::env::temp_dir().join(format!("lsq-c-call-log-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let exe = compile_c("call_log", Link::Static);
+    let out = run_c(
+        &exe,
+        &emu,
+        &[("LSQ_TEST_TMPDIR", tmp.to_str().unwrap())],
+        Duration::from_secs(120),
+    );
+    assert_passed("call_log", &out);
+    assert_no_key("stdout", &String::from_utf8_lossy(&out.stdout));
+    assert_no_key("stderr", &String::from_utf8_lossy(&out.stderr));
+    assert_eq!(emu.call_log_count(), 12);
+    let first = &emu.call_logs_for("c-log-1")[0];
+    assert_eq!(
+        first.field("UserId"),
+        Some("a484b8fc-0425-48f6-abf8-15af4cb65137")
+    );
+    assert_eq!(
+        first.field("ResourceURL"),
+        Some("https://pbx.example.com/rec/c-log-1.wav")
+    );
+    assert_eq!(
+        emu.call_logs_for("c-log-2")[0].field("Status"),
+        Some("Missed")
+    );
+}

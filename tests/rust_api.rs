@@ -127,7 +127,8 @@ fn a_403_with_the_limit_message_is_a_rate_limit_and_the_limit_is_learned() {
         })),
         ..Options::default()
     };
-    let c = client_with(&emu, &[], options);
+    // Two in flight at most: the first answer teaches the limit.
+    let c = client_with(&emu, &[("max_in_flight", "2")], options);
     let reports = submit_all(&c, 6);
     assert!(
         reports.iter().all(|r| r.outcome.is_ok()),
@@ -214,9 +215,14 @@ fn shutdown_returns_within_its_timeout_and_calls_every_callback_once() {
         delay: Duration::from_millis(800),
         ..Config::default()
     });
+    // Two in flight at most, so the queue outlasts the grace period.
     let c = client(
         &emu,
-        &[("shutdown_timeout_ms", "1000"), ("rate_limit", "0")],
+        &[
+            ("shutdown_timeout_ms", "1000"),
+            ("rate_limit", "0"),
+            ("max_in_flight", "2"),
+        ],
     );
     let (tx, rx) = mpsc::channel();
     for i in 0..20 {

@@ -181,7 +181,9 @@ fn check_url(url: &str) -> Result<(), Error> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| Error::invalid("resource_url: must be an absolute http:// or https:// URL"))?;
+        .ok_or_else(|| {
+            Error::invalid("resource_url: must be an absolute http:// or https:// URL")
+        })?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') || host.contains('@') {
         return Err(Error::invalid(
@@ -378,12 +380,20 @@ mod tests {
             Some("a484b8fc-0425-48f6-abf8-15af4cb65137"),
         ))
         .unwrap();
-        let names: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let names: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(names.len(), 13, "{names:?}");
         assert_eq!(value["Status"], "Missed");
         assert_eq!(value["CallDuration"], 0);
         assert_eq!(value["UserId"], "a484b8fc-0425-48f6-abf8-15af4cb65137");
-        assert_eq!(value["ResourceURL"], "https://rec.example.com/2025/call.mp3");
+        assert_eq!(
+            value["ResourceURL"],
+            "https://rec.example.com/2025/call.mp3"
+        );
         assert!(value.get("Tag").is_none(), "an empty tag is left out");
     }
 
@@ -394,32 +404,144 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::InvalidArgument);
             assert!(e.message().starts_with(field), "{field}: {}", e.message());
         };
-        refused(CallLog { source_number: "", ..log() }, "source_number");
-        refused(CallLog { destination_number: "x", ..log() }, "destination_number");
-        refused(CallLog { call_session_id: "", ..log() }, "call_session_id");
-        refused(CallLog { start_time: 900_000_000, ..log() }, "start_time");
-        refused(CallLog { start_time: NOW + 90_000, end_time: NOW + 90_001, ..log() }, "start_time");
-        refused(CallLog { start_time: NOW * 1000, end_time: NOW * 1000, ..log() }, "start_time");
-        refused(CallLog { end_time: NOW - 121, ..log() }, "end_time");
-        refused(CallLog { duration_s: 101, ..log() }, "duration_s");
-        refused(CallLog { user: Some("agent"), ..log() }, "user");
-        refused(CallLog { lead_id: Some("x"), ..log() }, "lead_id");
-        refused(CallLog { resource_url: Some("ftp://x/y"), ..log() }, "resource_url");
-        refused(CallLog { resource_url: Some("recording.wav"), ..log() }, "resource_url");
-        refused(CallLog { resource_url: Some("https://"), ..log() }, "resource_url");
-        refused(CallLog { resource_url: Some("https://h/a b"), ..log() }, "resource_url");
+        refused(
+            CallLog {
+                source_number: "",
+                ..log()
+            },
+            "source_number",
+        );
+        refused(
+            CallLog {
+                destination_number: "x",
+                ..log()
+            },
+            "destination_number",
+        );
+        refused(
+            CallLog {
+                call_session_id: "",
+                ..log()
+            },
+            "call_session_id",
+        );
+        refused(
+            CallLog {
+                start_time: 900_000_000,
+                ..log()
+            },
+            "start_time",
+        );
+        refused(
+            CallLog {
+                start_time: NOW + 90_000,
+                end_time: NOW + 90_001,
+                ..log()
+            },
+            "start_time",
+        );
+        refused(
+            CallLog {
+                start_time: NOW * 1000,
+                end_time: NOW * 1000,
+                ..log()
+            },
+            "start_time",
+        );
+        refused(
+            CallLog {
+                end_time: NOW - 121,
+                ..log()
+            },
+            "end_time",
+        );
+        refused(
+            CallLog {
+                duration_s: 101,
+                ..log()
+            },
+            "duration_s",
+        );
+        refused(
+            CallLog {
+                user: Some("agent"),
+                ..log()
+            },
+            "user",
+        );
+        refused(
+            CallLog {
+                lead_id: Some("x"),
+                ..log()
+            },
+            "lead_id",
+        );
+        refused(
+            CallLog {
+                resource_url: Some("ftp://x/y"),
+                ..log()
+            },
+            "resource_url",
+        );
+        refused(
+            CallLog {
+                resource_url: Some("recording.wav"),
+                ..log()
+            },
+            "resource_url",
+        );
+        refused(
+            CallLog {
+                resource_url: Some("https://"),
+                ..log()
+            },
+            "resource_url",
+        );
+        refused(
+            CallLog {
+                resource_url: Some("https://h/a b"),
+                ..log()
+            },
+            "resource_url",
+        );
         let long_url = format!("https://h/{}", "a".repeat(2048));
-        refused(CallLog { resource_url: Some(&long_url), ..log() }, "resource_url");
+        refused(
+            CallLog {
+                resource_url: Some(&long_url),
+                ..log()
+            },
+            "resource_url",
+        );
         let long_source = "s".repeat(51);
-        refused(CallLog { caller_source: Some(&long_source), ..log() }, "caller_source");
-        refused(CallLog { tag: Some("a\nb"), ..log() }, "tag");
+        refused(
+            CallLog {
+                caller_source: Some(&long_source),
+                ..log()
+            },
+            "caller_source",
+        );
+        refused(
+            CallLog {
+                tag: Some("a\nb"),
+                ..log()
+            },
+            "tag",
+        );
         log().validate(NOW).unwrap();
-        CallLog { duration_s: 100, ..log() }.validate(NOW).unwrap();
+        CallLog {
+            duration_s: 100,
+            ..log()
+        }
+        .validate(NOW)
+        .unwrap();
     }
 
     #[test]
     fn reads_the_success_answer() {
-        assert_eq!(parse(200, br#"{"Status":"Success","Message":{"Id":"abc"}}"#).unwrap(), "abc");
+        assert_eq!(
+            parse(200, br#"{"Status":"Success","Message":{"Id":"abc"}}"#).unwrap(),
+            "abc"
+        );
         assert_eq!(parse(200, br#"{"Status":"Success"}"#).unwrap(), "");
         assert_eq!(parse(200, b"[]").unwrap_err().kind(), ErrorKind::Response);
     }

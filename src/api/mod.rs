@@ -9,5 +9,6 @@ pub(crate) mod fields;
 pub(crate) mod json;
 pub mod lead_by_phone;
 pub(crate) mod lead_create;
+pub mod log_call;
 pub mod popup;
 pub(crate) mod user_by_email;

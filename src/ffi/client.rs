@@ -108,3 +108,47 @@ pub unsafe extern "C" fn lsq_client_stats(
         })())
     })
 }
+
+/// Writes the client's counters in the Prometheus text exposition format
+/// into `buf` (NUL-terminated, at most `len` bytes): popups by final status,
+/// lookups (by status, cache hits, shared in flight), leads created, call
+/// logs (accepted, delivered, pending, dead, retries), requests by endpoint
+/// and HTTP status, rate-limit answers, the limiter's current N/W, and queue
+/// depth by class; every name starts with `lsq_`. Returns LSQ_OK, or
+/// LSQ_ERR_INVALID_ARGUMENT when `len` is too small (then `buf` holds ""
+/// when `len` > 0; 8 KiB is ample).
+///
+/// # Safety
+/// `client` is NULL or live; `buf` is NULL or writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lsq_client_metrics(
+    client: *const lsq_client,
+    buf: *mut c_char,
+    len: usize,
+) -> lsq_status {
+    ffi_boundary!(LSQ_ERR_INTERNAL, {
+        super::last_error::clear();
+        status_of((|| {
+            // SAFETY: forwarded from this function's contract.
+            let client = unsafe { try_ref(client, "client") }?;
+            if buf.is_null() {
+                return Err(Error::invalid("buf: must not be NULL"));
+            }
+            // SAFETY: non-NULL and writable for len bytes, per the contract.
+            let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+            if let Some(first) = out.first_mut() {
+                *first = 0;
+            }
+            let text = client.client.metrics();
+            if text.len() + 1 > len {
+                return Err(Error::invalid(format!(
+                    "len: {len} bytes is too small for the metrics ({} bytes and the NUL)",
+                    text.len()
+                )));
+            }
+            out[..text.len()].copy_from_slice(text.as_bytes());
+            out[text.len()] = 0;
+            Ok(())
+        })())
+    })
+}

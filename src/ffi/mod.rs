@@ -12,6 +12,7 @@
 
 #[macro_use]
 mod boundary;
+mod call_log;
 mod callbacks;
 mod client;
 mod last_error;
@@ -23,6 +24,7 @@ mod ringing;
 mod status;
 mod types;
 
+pub use call_log::*;
 pub use client::*;
 pub use last_error::lsq_last_error;
 pub use lead::*;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::lookup::leads::find_lead;
 use crate::phone::Normalised;
 use crate::report::LeadReport;
+use crate::sched::job::Class;
 use crate::sched::shared::Shared;
 
 /// Finds the lead for `number`, started at `started`, nothing sent after `deadline`.
@@ -16,7 +17,7 @@ pub(crate) fn run(
     deadline: Instant,
 ) -> LeadReport {
     shared.test_panic("lookup");
-    let found = find_lead(shared, number, deadline);
+    let found = find_lead(shared, number, Class::Lookup, deadline);
     LeadReport {
         outcome: found.outcome,
         http_status: found.http_status,

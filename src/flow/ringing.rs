@@ -15,6 +15,7 @@ use crate::lookup::Found;
 use crate::phone::{normalise, Normalised, NumberPlan};
 use crate::report::{LeadReport, Report, RingingReport};
 use crate::sched::delivery::deliver_popup;
+use crate::sched::job::Class;
 use crate::sched::shared::Shared;
 
 /// An agent ringing, borrowing its fields. See the connector contract for
@@ -144,7 +145,7 @@ pub(crate) fn run(
             cached: false,
         },
         (None, Some(number)) => {
-            let found = find_lead(shared, number, deadline);
+            let found = find_lead(shared, number, Class::Popup, deadline);
             LeadReport {
                 outcome: found.outcome,
                 http_status: found.http_status,
@@ -171,7 +172,7 @@ pub(crate) fn run(
             };
         }
     };
-    let agent = resolve_user(shared, ringing.user, deadline);
+    let agent = resolve_user(shared, ringing.user, Class::Popup, deadline);
     let user_id = match agent.outcome {
         Ok(user_id) => user_id,
         Err(e) => {

@@ -13,6 +13,7 @@ use crate::log::Level;
 use crate::options::UnknownCaller;
 use crate::phone::{lead_phone, Normalised};
 use crate::sched::delivery::{attempt, Attempted};
+use crate::sched::job::Class;
 use crate::sched::shared::Shared;
 
 /// How a lookup ended, before the caller adds its elapsed time.
@@ -46,17 +47,29 @@ fn no_lead(digits: &str) -> Error {
 }
 
 /// Finds the lead for `number`, not sending anything after `deadline`.
-pub(crate) fn find_lead(shared: &Shared, number: &Normalised, deadline: Instant) -> LeadLookup {
+pub(crate) fn find_lead(
+    shared: &Shared,
+    number: &Normalised,
+    class: Class,
+    deadline: Instant,
+) -> LeadLookup {
+    let found = find(shared, number, class, deadline);
+    shared
+        .lookups
+        .finished(found.outcome.as_ref().err().map(Error::kind));
+    found
+}
+
+fn find(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
     let digits = number.digits();
     let directory = &shared.directory;
     if let Some(entry) = directory.cached_lead(digits, Instant::now()) {
         shared.lookups.cache_hit();
         return LeadLookup::from_cache(entry, digits);
     }
-    match directory
-        .lead_flights
-        .run(digits, deadline, || look_up(shared, number, deadline))
-    {
+    match directory.lead_flights.run(digits, deadline, || {
+        look_up(shared, number, class, deadline)
+    }) {
         Flight::Led(found) => found,
         Flight::Joined(found) => {
             shared.lookups.shared_flight();
@@ -78,15 +91,17 @@ pub(crate) fn find_lead(shared: &Shared, number: &Normalised, deadline: Instant)
 
 /// The lookup itself (the flight's leader): the request, then a create if
 /// asked for, and the cache updated with what is worth keeping.
-fn look_up(shared: &Shared, number: &Normalised, deadline: Instant) -> LeadLookup {
+fn look_up(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
     let digits = number.digits();
     let what = format_args!("lookup of {digits}");
     let query = [("phone", digits)];
     let asked = attempt(
         shared,
+        class,
         &what,
         &lead_by_phone::request(&query),
         lead_by_phone::parse,
+        shared.limits.max_retries,
         deadline,
     );
     shared.lookups.requests(asked.attempts);
@@ -97,7 +112,7 @@ fn look_up(shared: &Shared, number: &Normalised, deadline: Instant) -> LeadLooku
             created: false,
         }),
         Ok(None) if shared.limits.unknown_caller == UnknownCaller::Create => {
-            let created = create(shared, number, deadline);
+            let created = create(shared, number, class, deadline);
             attempts = attempts.saturating_add(created.attempts);
             let http_status = if created.attempts > 0 {
                 created.http_status
@@ -143,7 +158,12 @@ fn finish(
 
 /// Creates a lead for an unknown caller; on "already exists" (another PBX
 /// was faster) looks it up once more.
-fn create(shared: &Shared, number: &Normalised, deadline: Instant) -> Attempted<Found> {
+fn create(
+    shared: &Shared,
+    number: &Normalised,
+    class: Class,
+    deadline: Instant,
+) -> Attempted<Found> {
     let digits = number.digits();
     let phone = match lead_phone(number) {
         Ok(phone) => phone,
@@ -163,9 +183,11 @@ fn create(shared: &Shared, number: &Normalised, deadline: Instant) -> Attempted<
     let what = format_args!("creating a lead for {phone}");
     let created = attempt(
         shared,
+        class,
         &what,
         &lead_create::request(&body),
         lead_create::parse,
+        shared.limits.max_retries,
         deadline,
     );
     shared.lookups.requests(created.attempts);
@@ -199,9 +221,11 @@ fn create(shared: &Shared, number: &Normalised, deadline: Instant) -> Attempted<
             let query = [("phone", digits)];
             let again = attempt(
                 shared,
+                class,
                 &what,
                 &lead_by_phone::request(&query),
                 lead_by_phone::parse,
+                shared.limits.max_retries,
                 deadline,
             );
             shared.lookups.requests(again.attempts);

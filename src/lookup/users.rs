@@ -7,6 +7,7 @@ use super::single_flight::Shared as Flight;
 use crate::api::user_by_email;
 use crate::error::{Error, ErrorKind};
 use crate::sched::delivery::attempt;
+use crate::sched::job::Class;
 use crate::sched::shared::Shared;
 
 /// A resolved agent, or why not, with the HTTP requests it took.
@@ -18,7 +19,12 @@ pub(crate) struct UserLookup {
 
 /// The UserId for `user` (a GUID, or an e-mail address as validated by
 /// `fields::user`), not sending anything after `deadline`.
-pub(crate) fn resolve_user(shared: &Shared, user: &str, deadline: Instant) -> UserLookup {
+pub(crate) fn resolve_user(
+    shared: &Shared,
+    user: &str,
+    class: Class,
+    deadline: Instant,
+) -> UserLookup {
     if !user.contains('@') {
         return UserLookup {
             outcome: Ok(user.to_string()),
@@ -39,9 +45,11 @@ pub(crate) fn resolve_user(shared: &Shared, user: &str, deadline: Instant) -> Us
         let query = [("emailAddress", user)];
         let asked = attempt(
             shared,
+            class,
             &what,
             &user_by_email::request(&query),
             user_by_email::parse,
+            shared.limits.max_retries,
             deadline,
         );
         shared.lookups.requests(asked.attempts);

@@ -79,6 +79,9 @@ pub struct Options {
     pub workers: usize,
     /// Async popups waiting at most.
     pub queue_capacity: usize,
+    /// Requests in flight at most (worker threads, pooled connections); 0:
+    /// derived from `rate_limit` (its N, at most 64). Never below `workers`.
+    pub max_in_flight: usize,
     /// How long shutdown lets queued popups finish.
     pub shutdown_timeout: Duration,
     /// Where the keys travel.
@@ -108,6 +111,13 @@ pub struct Options {
     pub unknown_caller: UnknownCaller,
     /// Source of a lead created for an unknown caller.
     pub lead_source: String,
+    /// The SQLite file call logs go through (durable, at least once);
+    /// `None`: in memory only.
+    pub outbox: Option<PathBuf>,
+    /// A call log not delivered within this becomes dead.
+    pub log_max_age: Duration,
+    /// The longest wait between two tries of a call log.
+    pub log_retry_max: Duration,
     /// Where log lines go.
     pub logger: Logger,
     /// Test-only: panic inside the library at the named place.
@@ -125,6 +135,7 @@ impl Default for Options {
             rate_limit: Some(RateLimit::LEADSQUARED_DEFAULT),
             workers: 2,
             queue_capacity: 1024,
+            max_in_flight: 0,
             shutdown_timeout: Duration::from_millis(2000),
             auth: AuthMode::Query,
             ca_file: None,
@@ -139,6 +150,9 @@ impl Default for Options {
             user_cache_ttl: Duration::from_millis(3_600_000),
             unknown_caller: UnknownCaller::Skip,
             lead_source: "Phone Call".to_string(),
+            outbox: None,
+            log_max_age: Duration::from_millis(604_800_000),
+            log_retry_max: Duration::from_millis(300_000),
             logger: Logger::default(),
             #[cfg(feature = "test-hooks")]
             test_panic: None,
@@ -147,10 +161,19 @@ impl Default for Options {
 }
 
 impl Options {
-    /// How many requests may be in flight at once: the size of the
-    /// connection pool.
+    /// How many requests may be in flight at once (worker threads at most,
+    /// and the connection pool's size): enough for the whole budget to be
+    /// in flight while LeadSquared answers slowly (`rate_limit`'s N, at
+    /// most 64), never fewer than `workers`. With no rate limit, 32.
     pub(crate) fn max_in_flight(&self) -> usize {
-        self.workers
+        let pool = match self.max_in_flight {
+            0 => self
+                .rate_limit
+                .map_or(32, |l| l.requests() as usize)
+                .min(64),
+            set => set,
+        };
+        pool.max(self.workers)
     }
 }
 
@@ -163,6 +186,7 @@ pub const KEYS: &[&str] = &[
     "rate_limit",
     "workers",
     "queue_capacity",
+    "max_in_flight",
     "shutdown_timeout_ms",
     "auth",
     "ca_file",
@@ -179,4 +203,7 @@ pub const KEYS: &[&str] = &[
     "user_cache_ttl_ms",
     "unknown_caller",
     "lead_source",
+    "outbox",
+    "log_max_age_ms",
+    "log_retry_max_ms",
 ];

@@ -23,6 +23,7 @@ impl Options {
             "rate_limit" => self.rate_limit = RateLimit::parse(value)?,
             "workers" => self.workers = WORKERS.parse(value)? as usize,
             "queue_capacity" => self.queue_capacity = QUEUE_CAPACITY.parse(value)? as usize,
+            "max_in_flight" => self.max_in_flight = MAX_IN_FLIGHT.parse(value)? as usize,
             "shutdown_timeout_ms" => {
                 self.shutdown_timeout = SHUTDOWN_TIMEOUT_MS.parse_millis(value)?
             }
@@ -76,6 +77,13 @@ impl Options {
                     }
                 }
             }
+            "outbox" => {
+                let path = PathBuf::from(value);
+                check_outbox(&path)?;
+                self.outbox = Some(path);
+            }
+            "log_max_age_ms" => self.log_max_age = LOG_MAX_AGE_MS.parse_millis(value)?,
+            "log_retry_max_ms" => self.log_retry_max = LOG_RETRY_MAX_MS.parse_millis(value)?,
             "lead_source" => {
                 check_lead_source(value)?;
                 self.lead_source = value.to_string();
@@ -176,6 +184,9 @@ mod tests {
             ("user_cache_ttl_ms", "60000"),
             ("unknown_caller", "create"),
             ("lead_source", "Inbound Call"),
+            ("outbox", "/var/spool/asterisk/lsq-outbox.db"),
+            ("log_max_age_ms", "86400000"),
+            ("log_retry_max_ms", "60000"),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
         }
@@ -236,6 +247,9 @@ mod tests {
             ("unknown_caller", "ignore", "unknown_caller"),
             ("lead_source", "", "lead_source"),
             ("lead_source", "a\nb", "lead_source"),
+            ("outbox", "", "outbox"),
+            ("log_max_age_ms", "0", "log_max_age_ms"),
+            ("log_retry_max_ms", "0", "log_retry_max_ms"),
         ] {
             let before = format!("{o:?}");
             let e = o.set(k, v).unwrap_err();

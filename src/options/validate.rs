@@ -22,11 +22,14 @@ pub(super) const MAX_AGE_MS: Bound = Bound::new("max_age_ms", 1, 86_400_000);
 pub(super) const MAX_RETRIES: Bound = Bound::new("max_retries", 0, 10);
 pub(super) const WORKERS: Bound = Bound::new("workers", 1, 64);
 pub(super) const QUEUE_CAPACITY: Bound = Bound::new("queue_capacity", 1, 1_000_000);
+pub(super) const MAX_IN_FLIGHT: Bound = Bound::new("max_in_flight", 0, 256);
 pub(super) const SHUTDOWN_TIMEOUT_MS: Bound = Bound::new("shutdown_timeout_ms", 0, 600_000);
 pub(super) const DEDUP_WINDOW_MS: Bound = Bound::new("dedup_window_ms", 0, 86_400_000);
 pub(super) const LEAD_CACHE_TTL_MS: Bound = Bound::new("lead_cache_ttl_ms", 0, 604_800_000);
 pub(super) const LEAD_MISS_TTL_MS: Bound = Bound::new("lead_miss_ttl_ms", 0, 604_800_000);
 pub(super) const LEAD_CACHE_CAPACITY: Bound = Bound::new("lead_cache_capacity", 1, 10_000_000);
+pub(super) const LOG_MAX_AGE_MS: Bound = Bound::new("log_max_age_ms", 1000, 31_536_000_000);
+pub(super) const LOG_RETRY_MAX_MS: Bound = Bound::new("log_retry_max_ms", 1000, 86_400_000);
 pub(super) const USER_CACHE_TTL_MS: Bound = Bound::new("user_cache_ttl_ms", 0, 604_800_000);
 
 impl Bound {
@@ -96,6 +99,16 @@ pub(super) fn check_lead_source(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `outbox`: a path (opened when the client is made).
+pub(super) fn check_outbox(path: &Path) -> Result<(), Error> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::invalid(
+            "outbox: must be the path of an SQLite file for call logs",
+        ));
+    }
+    Ok(())
+}
+
 /// `ca_file`: a path (the file itself is read when the client is made).
 pub(super) fn check_ca_file(path: &Path) -> Result<(), Error> {
     if path.as_os_str().is_empty() {
@@ -116,6 +129,7 @@ impl Options {
         MAX_RETRIES.check(u64::from(self.max_retries))?;
         WORKERS.check(self.workers as u64)?;
         QUEUE_CAPACITY.check(self.queue_capacity as u64)?;
+        MAX_IN_FLIGHT.check(self.max_in_flight as u64)?;
         SHUTDOWN_TIMEOUT_MS.check_millis(self.shutdown_timeout)?;
         DEDUP_WINDOW_MS.check_millis(self.dedup_window)?;
         check_user_agent(&self.user_agent)?;
@@ -125,6 +139,11 @@ impl Options {
         LEAD_CACHE_CAPACITY.check(self.lead_cache_capacity as u64)?;
         USER_CACHE_TTL_MS.check_millis(self.user_cache_ttl)?;
         check_lead_source(&self.lead_source)?;
+        if let Some(path) = &self.outbox {
+            check_outbox(path)?;
+        }
+        LOG_MAX_AGE_MS.check_millis(self.log_max_age)?;
+        LOG_RETRY_MAX_MS.check_millis(self.log_retry_max)?;
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
         }

@@ -133,7 +133,6 @@ impl std::error::Error for OutboxError {}
 
 impl From<OutboxError> for crate::error::Error {
     fn from(e: OutboxError) -> crate::error::Error {
-        // TODO: ErrorKind::Storage once it exists (LSQ_ERR_STORAGE = 18).
-        crate::error::Error::new(crate::error::ErrorKind::Internal, e.message)
+        crate::error::Error::new(crate::error::ErrorKind::Storage, e.message)
     }
 }

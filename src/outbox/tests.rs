@@ -505,7 +505,7 @@ fn the_in_memory_outbox_follows_the_same_rules() {
 fn an_outbox_error_becomes_a_core_error_with_its_message() {
     let err = OutboxError::new(OutboxErrorKind::Full, Path::new("/x.db"), "disk full");
     let core: crate::error::Error = err.clone().into();
-    assert_eq!(core.kind(), crate::error::ErrorKind::Internal);
+    assert_eq!(core.kind(), crate::error::ErrorKind::Storage);
     assert_eq!(core.message(), "outbox /x.db: disk full");
     assert_eq!(err.message(), core.message());
 }

@@ -5,6 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::backoff::backoff;
+use super::gate::Denied;
+use super::job::Class;
 use super::shared::Shared;
 use crate::api::answer::{classify, exception_type, Verdict};
 use crate::api::popup::{self, Delivered, Popup};
@@ -38,36 +40,38 @@ pub(crate) struct Attempted<T> {
 /// `what` names the request in log lines ("call 42: popup").
 pub(crate) fn attempt<T>(
     shared: &Shared,
+    class: Class,
     what: &dyn std::fmt::Display,
     request: &Request<'_>,
     parse: impl Fn(u16, &[u8]) -> Result<T, Error>,
+    max_retries: u32,
     deadline: Instant,
 ) -> Attempted<T> {
     let mut attempts: u16 = 0;
     let mut http_status = 0;
     let mut exception = None;
-    let mut retries_left = shared.limits.max_retries;
+    let mut retries_left = max_retries;
     let mut failures = 0u32;
     let mut limited = 0u32;
     let mut last_error: Option<Error> = None;
     let outcome = loop {
-        let now = Instant::now();
-        let slot = match shared.limiter().reserve(now, deadline) {
+        let asked = Instant::now();
+        let too_old = asked >= deadline;
+        let slot = match shared.gate.acquire(shared, class, deadline) {
             Ok(slot) => slot,
-            Err(too_late) => {
-                break Err(last_error.unwrap_or_else(|| expired(shared, too_late.earliest > now)))
+            Err(Denied::Cancelled) => break Err(cancelled()),
+            Err(Denied::TooLate) => {
+                break Err(last_error.unwrap_or_else(|| expired(shared, !too_old)))
             }
         };
-        if slot.at > now {
+        let waited = asked.elapsed();
+        if waited.as_millis() > 0 {
             shared.logger.log(Level::Debug, || {
                 format!(
-                    "{what}: waiting {} ms for a rate-limit slot",
-                    (slot.at - now).as_millis()
+                    "{what}: waited {} ms for a rate-limit slot",
+                    waited.as_millis()
                 )
             });
-            if !shared.sleep_until(slot.at) {
-                break Err(cancelled());
-            }
         }
         attempts = attempts.saturating_add(1);
         if attempts > 1 {
@@ -75,6 +79,9 @@ pub(crate) fn attempt<T>(
         }
         let sent = shared.transport.send(request);
         shared.limiter().answered(slot, Instant::now());
+        shared
+            .wire
+            .add_request(request.path, sent.as_ref().map_or(0, |a| a.status));
         let verdict = match sent {
             Ok(answer) => {
                 http_status = answer.status;
@@ -114,6 +121,8 @@ pub(crate) fn attempt<T>(
                 }
                 // Log only after the lock is released: the host's log callback may call us.
                 drop(limiter);
+                // Whoever waits for a slot looks again at the new pause or limit.
+                shared.gate.wake();
                 if let Some(limit) = learned {
                     shared.logger.log(Level::Info, || {
                         format!("server limit learned: now sending at most {limit}")
@@ -184,9 +193,11 @@ pub(crate) fn deliver_popup(
     let what = format_args!("call {}: popup", popup.call_session_id);
     let done = attempt(
         shared,
+        Class::Popup,
         &what,
         &popup::request(&body),
         popup::parse_success,
+        shared.limits.max_retries,
         deadline,
     );
     // A server may echo what it was sent: scrub the keys from a success answer too.

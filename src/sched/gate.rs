@@ -42,7 +42,12 @@ impl Gate {
     }
 
     /// Waits for a slot for a request of `class`, until `deadline`.
-    pub fn acquire(&self, shared: &Shared, class: Class, deadline: Instant) -> Result<Slot, Denied> {
+    pub fn acquire(
+        &self,
+        shared: &Shared,
+        class: Class,
+        deadline: Instant,
+    ) -> Result<Slot, Denied> {
         let me = (class, self.arrivals.fetch_add(1, Ordering::Relaxed));
         let mut waiting = self.lock();
         waiting.insert(me);

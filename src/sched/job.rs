@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use crate::api::popup::OwnedPopup;
+use crate::error::Error;
 use crate::flow::ringing::OwnedRinging;
+use crate::logs::LogJob;
 use crate::phone::Normalised;
 use crate::report::{LeadReport, Report, RingingReport};
 
@@ -14,16 +16,18 @@ pub type Completion<R> = Box<dyn FnOnce(R) + Send + 'static>;
 
 /// The urgency classes of "One account, one budget": a free worker takes
 /// the most urgent job waiting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Class {
     /// A popup, and the lookups it waits on: a ringing phone does not wait.
     Popup = 0,
     /// A lookup asked for on its own.
     Lookup = 1,
+    /// A call log: durable, it can wait.
+    Log = 2,
 }
 
 impl Class {
-    pub const COUNT: usize = 2;
+    pub const COUNT: usize = 3;
 
     pub fn index(self) -> usize {
         self as usize
@@ -35,6 +39,10 @@ pub(crate) enum Work {
     Popup(OwnedPopup, Completion<Report>),
     Ringing(OwnedRinging, Completion<RingingReport>),
     Lookup(Normalised, Completion<LeadReport>),
+    /// A call log to send (its completion, if any, waits in `CallLogs`).
+    Log(LogJob),
+    /// The completion of a call log that shutdown ends before it was sent.
+    Cancel(Completion<Report>, Error),
 }
 
 /// A queued job.
@@ -49,6 +57,7 @@ impl Job {
         match self.work {
             Work::Popup(..) | Work::Ringing(..) => Class::Popup,
             Work::Lookup(..) => Class::Lookup,
+            Work::Log(..) | Work::Cancel(..) => Class::Log,
         }
     }
 

@@ -7,6 +7,7 @@
 pub(crate) mod backoff;
 pub(crate) mod dedup;
 pub(crate) mod delivery;
+pub(crate) mod gate;
 pub(crate) mod job;
 pub mod ratelimit;
 pub(crate) mod shared;

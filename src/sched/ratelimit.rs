@@ -157,8 +157,8 @@ impl Limiter {
         self.limit
     }
 
-    /// Reserves the first slot at or after `now`, if it is not after `deadline`.
-    pub fn reserve(&mut self, now: Instant, deadline: Instant) -> Result<Slot, TooLate> {
+    /// The first instant at or after `now` at which a request may leave.
+    pub fn earliest(&self, now: Instant) -> Instant {
         let mut at = now;
         if let Some(paused) = self.paused_until {
             at = at.max(paused);
@@ -170,6 +170,12 @@ impl Limiter {
                 at = at.max(earliest + limit.window + limit.margin());
             }
         }
+        at
+    }
+
+    /// Reserves the first slot at or after `now`, if it is not after `deadline`.
+    pub fn reserve(&mut self, now: Instant, deadline: Instant) -> Result<Slot, TooLate> {
+        let at = self.earliest(now);
         if at > deadline {
             return Err(TooLate { earliest: at });
         }

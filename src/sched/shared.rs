@@ -4,14 +4,17 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::dedup::Dedup;
+use super::gate::Gate;
 use super::job::{Class, Job};
 use super::ratelimit::Limiter;
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
+use crate::logs::CallLogs;
 use crate::lookup::Directory;
 use crate::net::transport::Transport;
 use crate::options::UnknownCaller;
@@ -25,6 +28,10 @@ pub(crate) struct State {
     /// Jobs in flight of every kind, blocking or async: with the queues,
     /// what flush and free wait on.
     pub active: usize,
+    /// Of `active`, by class.
+    pub active_by_class: [usize; Class::COUNT],
+    /// Workers alive (core and extra).
+    pub live_workers: usize,
     /// Popup counters (`lsq_stats`).
     pub counters: Counters,
     pub dedup: Dedup,
@@ -81,9 +88,25 @@ impl State {
         self.queues[Class::Popup.index()].len()
     }
 
-    /// The most urgent job waiting.
-    pub fn take_next(&mut self) -> Option<Job> {
-        self.queues.iter_mut().find_map(VecDeque::pop_front)
+    /// The most urgent job waiting. Call logs take at most
+    /// `max_log_workers` workers, so a backlog of logs never leaves a popup
+    /// waiting for a thread.
+    pub fn take_next(&mut self, max_log_workers: usize) -> Option<Job> {
+        let logs_full = self.active_by_class[Class::Log.index()] >= max_log_workers;
+        self.queues
+            .iter_mut()
+            .enumerate()
+            .filter(|(class, _)| !(logs_full && *class == Class::Log.index()))
+            .find_map(|(_, queue)| queue.pop_front())
+    }
+
+    /// Counts a job as in flight.
+    pub fn begin(&mut self, class: Class, popup: bool) {
+        self.active += 1;
+        self.active_by_class[class.index()] += 1;
+        if popup {
+            self.counters.in_flight += 1;
+        }
     }
 
     /// Nothing queued, nothing in flight: what flush and free wait for.
@@ -102,18 +125,28 @@ pub(crate) struct Limits {
     pub unknown_caller: UnknownCaller,
     pub lead_source: String,
     pub number_plan: NumberPlan,
+    /// Worker threads at most: the requests that may be in flight at once.
+    pub max_workers: usize,
+    /// Of those, the most that call logs may take.
+    pub max_log_workers: usize,
 }
 
 pub(crate) struct Shared {
     pub transport: Transport,
     pub credentials: Credentials,
     pub limiter: Mutex<Limiter>,
+    /// Who gets the next rate-limit slot: the most urgent request waiting.
+    pub gate: Gate,
     pub logger: Logger,
     pub limits: Limits,
     pub wire: WireCounters,
     /// The lead and user caches and the lookups in flight.
     pub directory: Directory,
     pub lookups: LookupCounters,
+    /// Call logs: the outbox, what is in flight, the completions.
+    pub logs: CallLogs,
+    /// Every worker thread's handle (core and extra), joined at shutdown.
+    pool: Mutex<Vec<JoinHandle<()>>>,
     state: Mutex<State>,
     /// Signalled when a job is queued or shutdown starts.
     pub work_ready: Condvar,
@@ -134,19 +167,25 @@ impl Shared {
         limits: Limits,
         dedup: Dedup,
         directory: Directory,
+        logs: CallLogs,
     ) -> Shared {
         Shared {
             transport,
             credentials,
             limiter: Mutex::new(limiter),
+            gate: Gate::default(),
             logger,
             limits,
             wire: WireCounters::default(),
             directory,
             lookups: LookupCounters::default(),
+            logs,
+            pool: Mutex::new(Vec::new()),
             state: Mutex::new(State {
                 queues: Default::default(),
                 active: 0,
+                active_by_class: [0; Class::COUNT],
+                live_workers: 0,
                 counters: Counters::default(),
                 dedup,
                 closing: false,
@@ -183,13 +222,17 @@ impl Shared {
     /// an agent ringing, with its call and agent) is admitted as
     /// [`State::admit`] does and counted in flight. Every job begun here or
     /// taken from the queue by a worker ends in [`Shared::finish`].
-    pub fn begin_blocking(&self, now: Instant, popup: Option<(&str, &str)>) -> Result<(), Error> {
+    pub fn begin_blocking(
+        &self,
+        now: Instant,
+        class: Class,
+        popup: Option<(&str, &str)>,
+    ) -> Result<(), Error> {
         let mut state = self.state();
         if let Some((call_session_id, user)) = popup {
             state.admit(now, call_session_id, user, None)?;
-            state.counters.in_flight += 1;
         }
-        state.active += 1;
+        state.begin(class, popup.is_some());
         Ok(())
     }
 
@@ -197,17 +240,28 @@ impl Shared {
     /// (`popup`: `Some(outcome)`) and, when nothing is left, wakes every
     /// thread waiting in flush or free. The one place where a job stops
     /// being in flight.
-    pub fn finish(&self, popup: Option<Option<ErrorKind>>) {
+    pub fn finish(&self, class: Class, popup: Option<Option<ErrorKind>>) {
         let mut state = self.state();
         state.active -= 1;
+        state.active_by_class[class.index()] -= 1;
         if let Some(outcome) = popup {
             state.counters.finished(outcome);
         }
         let idle = state.is_idle();
+        // A call log held back by the log workers' cap may go now.
+        let log_waits = class == Class::Log && !state.queues[Class::Log.index()].is_empty();
         drop(state);
         if idle {
             self.became_idle.notify_all();
         }
+        if log_waits {
+            self.work_ready.notify_one();
+        }
+    }
+
+    /// The worker threads' handles, for shutdown to join.
+    pub fn pool(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn is_cancelling(&self) -> bool {

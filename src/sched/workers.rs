@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::delivery::{cancelled, deliver_popup};
@@ -13,6 +13,8 @@ use super::shared::Shared;
 use crate::error::{Error, ErrorKind};
 use crate::flow::ringing;
 use crate::log::Level;
+use crate::logs::deliver::{self, Outcome};
+use crate::logs::LogJob;
 use crate::report::{LeadReport, Report, RingingReport};
 
 thread_local! {
@@ -27,39 +29,81 @@ pub(crate) fn is_own_worker(shared: &Arc<Shared>) -> bool {
     SERVING.with(|s| s.get() == Arc::as_ptr(shared) as usize)
 }
 
-/// Starts `count` workers.
-pub(crate) fn spawn_workers(
-    shared: &Arc<Shared>,
-    count: usize,
-) -> Result<Vec<JoinHandle<()>>, Error> {
-    let mut handles = Vec::with_capacity(count);
-    for i in 0..count {
-        let worker_shared = Arc::clone(shared);
-        let spawned = thread::Builder::new()
-            .name(format!("lsq-worker-{i}"))
-            .spawn(move || work(&worker_shared));
-        match spawned {
-            Ok(handle) => handles.push(handle),
-            Err(e) => {
-                // Out of threads: stop the workers already started and fail.
-                shared.state().closing = true;
-                shared.work_ready.notify_all();
-                for handle in handles {
-                    let _ = handle.join();
-                }
-                return Err(Error::new(
-                    ErrorKind::Internal,
-                    format!("could not start a worker thread: {e}"),
-                ));
-            }
+/// How long an extra worker (beyond `workers`) waits for work before it
+/// ends: long enough to carry a burst of calls, short enough not to keep
+/// dozens of idle threads in a quiet PBX.
+const EXTRA_WORKER_IDLE: Duration = Duration::from_secs(30);
+
+/// Starts the `workers` core workers, which live as long as the client.
+pub(crate) fn spawn_workers(shared: &Arc<Shared>, count: usize) -> Result<(), Error> {
+    for _ in 0..count {
+        shared.state().live_workers += 1;
+        if let Err(e) = spawn(shared, true) {
+            shared.state().live_workers -= 1;
+            // Out of threads: stop the workers already started and fail.
+            shared.state().closing = true;
+            shared.work_ready.notify_all();
+            join_all(shared);
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("could not start a worker thread: {e}"),
+            ));
         }
     }
-    Ok(handles)
+    Ok(())
+}
+
+/// Starts the call-log feeder (its handle joined with the workers').
+pub(crate) fn spawn_feeder(shared: &Arc<Shared>) -> Result<(), Error> {
+    let feeder_shared = Arc::clone(shared);
+    let handle = thread::Builder::new()
+        .name("lsq-outbox".to_string())
+        .spawn(move || crate::logs::feeder::run(&feeder_shared))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("could not start a thread: {e}"),
+            )
+        })?;
+    shared.pool().push(handle);
+    Ok(())
+}
+
+/// Starts one worker (already counted in `live_workers`) and keeps its
+/// handle for shutdown, dropping the handles of workers that have ended.
+fn spawn(shared: &Arc<Shared>, core: bool) -> std::io::Result<()> {
+    let worker_shared = Arc::clone(shared);
+    let handle = thread::Builder::new()
+        .name("lsq-worker".to_string())
+        .spawn(move || work(&worker_shared, core))?;
+    let mut pool = shared.pool();
+    pool.retain(|h| !h.is_finished());
+    pool.push(handle);
+    Ok(())
+}
+
+/// Joins every worker, core and extra.
+fn join_all(shared: &Shared) {
+    let handles = std::mem::take(&mut *shared.pool());
+    for handle in handles {
+        // A worker cannot panic out of its loop (jobs and completions are
+        // guarded), so an error here would be a bug we can only ignore.
+        let _ = handle.join();
+    }
 }
 
 /// Queues a validated job. A popup or an agent ringing comes with its
 /// dedup key (`call_session_id`, agent) and counts as a popup.
-pub(crate) fn submit(shared: &Shared, job: Job, dedup: Option<(&str, &str)>) -> Result<(), Error> {
+///
+/// When every worker is busy (each may be waiting seconds for a slow
+/// answer) another one is started, up to the pool's size: the budget, not a
+/// thread count, limits delivery. Starting a thread is the only work this
+/// adds to the caller's thread, and only in a burst.
+pub(crate) fn submit(
+    shared: &Arc<Shared>,
+    job: Job,
+    dedup: Option<(&str, &str)>,
+) -> Result<(), Error> {
     let mut state = shared.state();
     if state.closing {
         return Err(Error::new(
@@ -77,9 +121,46 @@ pub(crate) fn submit(shared: &Shared, job: Job, dedup: Option<(&str, &str)>) -> 
     }
     state.queues[job.class().index()].push_back(job);
     let wake = state.idle_workers > 0;
+    let grow = !wake && state.live_workers < shared.limits.max_workers;
+    if grow {
+        state.live_workers += 1;
+    }
     drop(state);
     if wake {
         shared.work_ready.notify_one();
+    }
+    if grow && spawn(shared, false).is_err() {
+        // Out of threads: the workers there are will take the job.
+        shared.state().live_workers -= 1;
+        shared.logger.log(Level::Warn, || {
+            "could not start another worker thread: the job waits for a free one".to_string()
+        });
+    }
+    Ok(())
+}
+
+/// Queues a call log (accepted, so durable: never refused for room) or a
+/// cancelled log's completion. Refused only once workers are gone.
+pub(crate) fn enqueue_log(shared: &Arc<Shared>, job: Job) -> Result<(), Error> {
+    let mut state = shared.state();
+    if state.closing && !matches!(job.work, Work::Cancel(..)) {
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "the client is shutting down: not queued",
+        ));
+    }
+    state.queues[job.class().index()].push_back(job);
+    let wake = state.idle_workers > 0;
+    let grow = !wake && state.live_workers < shared.limits.max_workers;
+    if grow {
+        state.live_workers += 1;
+    }
+    drop(state);
+    if wake {
+        shared.work_ready.notify_one();
+    }
+    if grow && spawn(shared, false).is_err() {
+        shared.state().live_workers -= 1;
     }
     Ok(())
 }
@@ -87,32 +168,36 @@ pub(crate) fn submit(shared: &Shared, job: Job, dedup: Option<(&str, &str)>) -> 
 /// A worker's life: take the most urgent job, run it (or cancel it when
 /// shutdown's grace is over), report it, until the queues are closed and
 /// empty.
-fn work(shared: &Arc<Shared>) {
+fn work(shared: &Arc<Shared>, core: bool) {
     SERVING.with(|s| s.set(Arc::as_ptr(shared) as usize));
     loop {
         let mut state = shared.state();
         let job = loop {
-            if let Some(job) = state.take_next() {
+            if let Some(job) = state.take_next(shared.limits.max_log_workers) {
                 break job;
             }
             if state.closing {
+                state.live_workers -= 1;
                 return;
             }
             state.idle_workers += 1;
-            state = shared
+            let (next, waited) = shared
                 .work_ready
-                .wait(state)
+                .wait_timeout(state, EXTRA_WORKER_IDLE)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state = next;
             state.idle_workers -= 1;
+            if waited.timed_out() && !core && state.queued() == 0 {
+                state.live_workers -= 1;
+                return;
+            }
         };
-        state.active += 1;
-        if job.is_popup() {
-            state.counters.in_flight += 1;
-        }
+        let class = job.class();
+        state.begin(class, job.is_popup());
         let cancelling = state.cancelling;
         drop(state);
         let popup_outcome = run(shared, job, cancelling);
-        shared.finish(popup_outcome);
+        shared.finish(class, popup_outcome);
     }
 }
 
@@ -175,7 +260,47 @@ fn run(shared: &Shared, job: Job, cancelling: bool) -> Option<Option<ErrorKind>>
             complete(shared, done, report);
             None
         }
+        Work::Log(job) => {
+            if cancelling {
+                if let Some((done, error)) = shared.logs.cancelled(&job) {
+                    complete(shared, done, unsent(error));
+                }
+                return None;
+            }
+            let (report, is_final) = send_log(shared, &job, queued_at);
+            if is_final {
+                if let Some(done) = shared.logs.take_completion(job.id) {
+                    complete(shared, done, report);
+                }
+            }
+            None
+        }
+        Work::Cancel(done, error) => {
+            complete(shared, done, unsent(error));
+            None
+        }
     }
+}
+
+/// One delivery cycle of a call log, its outcome written to the outbox:
+/// the report, and whether it is final.
+pub(crate) fn send_log(shared: &Shared, job: &LogJob, started: Instant) -> (Report, bool) {
+    let (outcome, attempts) = guarded(
+        // A bug while sending: the log stays pending and is tried again.
+        |error| {
+            (
+                Outcome::Retry {
+                    error,
+                    http_status: 0,
+                },
+                0,
+            )
+        },
+        || deliver::deliver(shared, job.id, &job.record),
+    );
+    shared
+        .logs
+        .record_outcome(job, outcome, attempts, started.elapsed())
 }
 
 /// Runs `job`, with a panic inside (a bug) turned into an Internal report
@@ -203,7 +328,7 @@ fn complete<R>(shared: &Shared, done: Completion<R>, report: R) {
 
 /// Shutdown: stop intake, let the queue drain until the grace period ends,
 /// then cancel the rest and interrupt requests in flight, and join.
-pub(crate) fn shutdown(shared: &Shared, workers: Vec<JoinHandle<()>>) {
+pub(crate) fn shutdown(shared: &Arc<Shared>) {
     // The grace period ends a little before shutdown_timeout, so that
     // cancelling, interrupting and joining fit inside it: the caller gets
     // control back within shutdown_timeout (plus its own callbacks' time).
@@ -212,6 +337,17 @@ pub(crate) fn shutdown(shared: &Shared, workers: Vec<JoinHandle<()>>) {
     {
         let mut state = shared.state();
         state.closing = true;
+    }
+    // Call logs waiting for a retry end now (they stay in the outbox); their
+    // completions run on the workers, like every callback.
+    for (done, error) in shared.logs.stop() {
+        let queued_at = Instant::now();
+        let job = Job {
+            work: Work::Cancel(done, error),
+            queued_at,
+            deadline: queued_at,
+        };
+        let _ = enqueue_log(shared, job);
     }
     shared.work_ready.notify_all();
     if !shared.wait_idle(deadline) {
@@ -224,12 +360,9 @@ pub(crate) fn shutdown(shared: &Shared, workers: Vec<JoinHandle<()>>) {
             format!("shutdown: grace period over, cancelling {left} job(s)")
         });
         shared.wake_sleepers.notify_all();
+        shared.gate.wake();
         shared.work_ready.notify_all();
         shared.transport.interrupt();
     }
-    for worker in workers {
-        // A worker cannot panic out of its loop (jobs and completions are
-        // guarded), so an error here would be a bug we can only ignore.
-        let _ = worker.join();
-    }
+    join_all(shared);
 }

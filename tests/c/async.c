@@ -106,7 +106,8 @@ static void count_plain(const lsq_result *r, void *user_data)
 
 static void queue_full_flush_and_misuse(void)
 {
-    static const char *const settings[] = {"workers", "1", "queue_capacity", "2", "rate_limit", "0", NULL};
+    static const char *const settings[] = {"workers", "1", "max_in_flight", "1", "queue_capacity", "2",
+                                           "rate_limit", "0", NULL};
     lsq_popup p = documented_popup("hold");
     lsq_stats st;
 
