@@ -83,6 +83,10 @@ pub struct Options {
     pub user_agent: String,
     /// Refuse a popup with the CallSessionId and UserId of one accepted within this window; zero is off.
     pub dedup_window: Duration,
+    /// Connections kept open and ready (TCP and TLS, no request) by a
+    /// background thread, re-opened when the server closes an idle one; at
+    /// most `workers`; 0 turns warming off. Skipped with a proxy.
+    pub warm_connections: usize,
     /// Where log lines go.
     pub logger: Logger,
     /// Test-only: panic inside the library at the named place.
@@ -107,6 +111,7 @@ impl Default for Options {
             allow_http: false,
             user_agent: format!("liblsq/{VERSION}"),
             dedup_window: Duration::ZERO,
+            warm_connections: 1,
             logger: Logger::default(),
             #[cfg(feature = "test-hooks")]
             test_panic: None,
@@ -138,4 +143,5 @@ pub const KEYS: &[&str] = &[
     "allow_http",
     "user_agent",
     "dedup_window_ms",
+    "warm_connections",
 ];

@@ -49,6 +49,7 @@ impl Options {
                 self.user_agent = value.to_string();
             }
             "dedup_window_ms" => self.dedup_window = DEDUP_WINDOW_MS.parse_millis(value)?,
+            "warm_connections" => self.warm_connections = WARM_CONNECTIONS.parse(value)? as usize,
             #[cfg(feature = "test-hooks")]
             "test_panic" => self.test_panic = Some(value.to_string()),
             _ => {
@@ -116,6 +117,7 @@ mod tests {
         assert!(!o.allow_http);
         assert_eq!(o.user_agent, "liblsq/0.1.0");
         assert_eq!(o.dedup_window, Duration::ZERO);
+        assert_eq!(o.warm_connections, 1);
     }
 
     #[test]
@@ -136,6 +138,7 @@ mod tests {
             ("allow_http", "true"),
             ("user_agent", "pbx/1"),
             ("dedup_window_ms", "5000"),
+            ("warm_connections", "0"),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
         }
@@ -187,6 +190,8 @@ mod tests {
             ("proxy", "http://p:1\r\nX: y", "proxy"),
             ("proxy", "", "proxy"),
             ("ca_file", "", "ca_file"),
+            ("warm_connections", "65", "warm_connections"),
+            ("warm_connections", "-1", "warm_connections"),
         ] {
             let before = format!("{o:?}");
             let e = o.set(k, v).unwrap_err();

@@ -24,6 +24,8 @@ pub(super) const WORKERS: Bound = Bound::new("workers", 1, 64);
 pub(super) const QUEUE_CAPACITY: Bound = Bound::new("queue_capacity", 1, 1_000_000);
 pub(super) const SHUTDOWN_TIMEOUT_MS: Bound = Bound::new("shutdown_timeout_ms", 0, 600_000);
 pub(super) const DEDUP_WINDOW_MS: Bound = Bound::new("dedup_window_ms", 0, 86_400_000);
+/// At most `workers` too, checked in [`Options::validate`] (the keys may be set in any order).
+pub(super) const WARM_CONNECTIONS: Bound = Bound::new("warm_connections", 0, 64);
 
 impl Bound {
     const fn new(key: &'static str, min: u64, max: u64) -> Bound {
@@ -103,6 +105,13 @@ impl Options {
         QUEUE_CAPACITY.check(self.queue_capacity as u64)?;
         SHUTDOWN_TIMEOUT_MS.check_millis(self.shutdown_timeout)?;
         DEDUP_WINDOW_MS.check_millis(self.dedup_window)?;
+        WARM_CONNECTIONS.check(self.warm_connections as u64)?;
+        if self.warm_connections > self.workers {
+            return Err(Error::invalid(format!(
+                "warm_connections: {} is more than workers ({}): the workers could not use them",
+                self.warm_connections, self.workers
+            )));
+        }
         check_user_agent(&self.user_agent)?;
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
@@ -196,6 +205,13 @@ mod tests {
                     ..Options::default()
                 },
                 "ca_file",
+            ),
+            (
+                Options {
+                    warm_connections: 3,
+                    ..Options::default()
+                },
+                "warm_connections",
             ),
         ];
         for (options, key) in cases {
