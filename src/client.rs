@@ -183,6 +183,7 @@ impl Client {
         let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
         if !workers.is_empty() {
             engine::shutdown(&self.shared, std::mem::take(&mut *workers));
+            self.shared.transport.stop_warming();
             drop(workers);
             self.shared
                 .logger
