@@ -11,6 +11,7 @@
 
 #[path = "support/ffi.rs"]
 mod ffi;
+#[allow(unused_imports)] // Fault: not needed here
 mod support;
 
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -723,7 +723,7 @@ mod tests {
         let ms = StdDuration::from_millis;
         assert_eq!(refresh_age(s(60), ms(100)), Some(s(48)));
         assert_eq!(refresh_age(ms(1050), ms(100)), Some(ms(750)));
-        assert_eq!(refresh_age(ms(600), ms(100)), None, "too short to refresh");
+        assert_eq!(refresh_age(ms(400), ms(100)), None, "too short to refresh");
         assert_eq!(refresh_age(s(2), s(1)), None, "slow handshakes");
     }
 }
