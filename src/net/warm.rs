@@ -110,7 +110,7 @@ impl Warm {
             return None;
         }
         loop {
-            let mut parked = {
+            let parked = {
                 let mut state = self.lock();
                 let parked = state.parked.pop()?;
                 state.healthy = true;
