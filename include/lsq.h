@@ -690,8 +690,10 @@ struct lsq_client *lsq_client_new(const char *host, const char *access_key, cons
  * (`https://api.leadsquared.com`, `http://127.0.0.1:8080`); a path, query
  * or fragment is refused, and plain http unless the host is loopback or
  * `allow_http` is set. `options` may be NULL (defaults); the client copies
- * them. Does no network I/O and never blocks. Returns NULL on failure, with
- * the reason in `lsq_last_error()` (never the keys). Free with `lsq_free`.
+ * them. Does no network I/O on the calling thread and never blocks (warm
+ * connections, `warm_connections`, are opened by a library thread).
+ * Returns NULL on failure, with the reason in `lsq_last_error()` (never
+ * the keys). Free with `lsq_free`.
  *
  * # Safety
  * Strings are NULL or NUL-terminated; `options` is NULL or from `lsq_options_new`.

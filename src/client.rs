@@ -385,6 +385,7 @@ impl Client {
         if !*shut_down {
             *shut_down = true;
             engine::shutdown(&self.shared);
+            self.shared.transport.stop_warming();
             drop(shut_down);
             self.shared
                 .logger

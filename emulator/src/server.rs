@@ -61,6 +61,8 @@ struct Shared {
     stop_cv: Condvar,
     next_conn: AtomicU64,
     conns: Mutex<HashMap<u64, Tracked>>,
+    tls_handshakes: AtomicU64,
+    tls_resumed: AtomicU64,
 }
 
 /// An open connection: a handle on its socket (to shut it down) and its thread.
@@ -161,6 +163,8 @@ impl Emulator {
             stop_cv: Condvar::new(),
             next_conn: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
+            tls_handshakes: AtomicU64::new(0),
+            tls_resumed: AtomicU64::new(0),
         });
         let accept = {
             let shared = Arc::clone(&shared);
@@ -402,6 +406,39 @@ impl Emulator {
     pub fn connections_accepted(&self) -> u64 {
         self.shared.next_conn.load(Ordering::SeqCst)
     }
+
+    /// How many accepted connections are still open (their thread still serving).
+    pub fn connections_open(&self) -> usize {
+        lock(&self.shared.conns).len()
+    }
+
+    /// Waits until `ready(accepted, open)` holds for the connection counts, or `timeout`
+    /// passes; returns whether it held. For tests that wait on a condition, not a sleep.
+    pub fn wait_for_connections(
+        &self,
+        timeout: Duration,
+        ready: impl Fn(u64, usize) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if ready(self.connections_accepted(), self.connections_open()) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// TLS handshakes completed so far (TLS mode), and how many of them resumed an earlier
+    /// session (no certificate sent: the client presented a ticket or session id).
+    pub fn tls_handshakes(&self) -> (u64, u64) {
+        (
+            self.shared.tls_handshakes.load(Ordering::SeqCst),
+            self.shared.tls_resumed.load(Ordering::SeqCst),
+        )
+    }
 }
 
 impl Drop for Emulator {
@@ -489,7 +526,20 @@ fn serve(shared: &Shared, tcp: TcpStream, id: u64) {
     }
     let stream = match &shared.tls {
         Some(cfg) => match ServerConnection::new(Arc::clone(cfg)) {
-            Ok(c) => Stream::Tls(Box::new(StreamOwned::new(c, tcp))),
+            Ok(mut c) => {
+                // The handshake first, so it is counted even when no request follows.
+                let mut tcp = tcp;
+                while c.is_handshaking() {
+                    if c.complete_io(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                shared.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                if c.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+                    shared.tls_resumed.fetch_add(1, Ordering::SeqCst);
+                }
+                Stream::Tls(Box::new(StreamOwned::new(c, tcp)))
+            }
             Err(_) => return,
         },
         None => Stream::Plain(tcp),

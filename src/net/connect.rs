@@ -1,6 +1,7 @@
-//! Opening direct connections: each resolved address in turn, sharing the
-//! connect budget as ureq's TCP connector does, into a [`Socket`]; anything
-//! proxied goes through ureq's default connector.
+//! Opening direct connections: a warm one when [`Warm`] holds one for the
+//! target, else each resolved address in turn, sharing the connect budget
+//! as ureq's TCP connector does, into a [`Socket`] (and rustls for https);
+//! anything proxied goes through ureq's default connector.
 
 use std::fmt;
 use std::io;
@@ -9,31 +10,32 @@ use std::sync::{Arc, Weak};
 
 use ureq::unversioned::transport::time::{Duration, Instant};
 use ureq::unversioned::transport::{
-    ConnectionDetails, Connector, DefaultConnector, ShutdownHandle, Transport,
+    ConnectionDetails, Connector, DefaultConnector, RustlsConnector, ShutdownHandle, Transport,
 };
 use ureq::{Error, Timeout};
 
 use super::resolve::{phase_timeout, Dns};
 use super::socket::{Socket, SocketBuffers};
+use super::warm::Warm;
 
-/// Direct connections through [`SocketConnector`] (and rustls for https),
-/// to a freshly resolved address; anything proxied through ureq's default.
-pub(super) struct Direct<C> {
+/// Direct connections: a warm one if parked for the target, else through
+/// [`SocketConnector`] (and rustls for https) to a freshly resolved
+/// address; anything proxied through ureq's default.
+pub(super) struct Direct {
     pub(super) dns: Arc<Dns>,
-    pub(super) direct: C,
+    /// Shared with the warmer: one rustls config, so one session cache.
+    pub(super) tls: Arc<RustlsConnector>,
     pub(super) default: DefaultConnector,
+    pub(super) warm: Option<Arc<Warm>>,
 }
 
-impl<C> fmt::Debug for Direct<C> {
+impl fmt::Debug for Direct {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Direct")
     }
 }
 
-impl<C> Connector<()> for Direct<C>
-where
-    C: Connector<()>,
-{
+impl Connector<()> for Direct {
     type Out = Box<dyn Transport>;
 
     fn connect(
@@ -43,6 +45,12 @@ where
     ) -> Result<Option<Self::Out>, Error> {
         if details.config.proxy().is_some() {
             return self.default.connect(details, chained);
+        }
+        if let Some((transport, stream)) = self.warm.as_ref().and_then(|w| w.take(details.uri)) {
+            // Registered like a new socket, so Agent::shutdown interrupts
+            // a request on it.
+            (details.register_shutdown)(Arc::downgrade(&stream) as Weak<dyn ShutdownHandle>)?;
+            return Ok(Some(transport));
         }
         let addrs = self.dns.for_new_connection(details)?;
         let resolved_at = Instant::now();
@@ -58,10 +66,35 @@ where
             run_connector: details.run_connector.clone(),
             register_shutdown: details.register_shutdown.clone(),
         };
-        Ok(self
-            .direct
-            .connect(&fresh, chained)?
-            .map(|t| Box::new(t) as Box<dyn Transport>))
+        let socket = SocketConnector.connect(&fresh, chained)?;
+        let transport = with_tls(&self.tls, &fresh, socket)?;
+        if let Some(warm) = &self.warm {
+            warm.dialled();
+        }
+        Ok(transport)
+    }
+}
+
+/// `socket`, wrapped in TLS when the target is https.
+pub(super) fn with_tls(
+    tls: &RustlsConnector,
+    details: &ConnectionDetails,
+    socket: Option<Socket>,
+) -> Result<Option<Box<dyn Transport>>, Error> {
+    Ok(tls
+        .connect(details, socket)?
+        .map(|t| Box::new(t) as Box<dyn Transport>))
+}
+
+/// A [`Socket`] over a connected, non-blocking `stream`.
+pub(super) fn socket_on(details: &ConnectionDetails, stream: Arc<TcpStream>) -> Socket {
+    Socket {
+        send_now: None,
+        stream,
+        buffers: SocketBuffers::new(
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        ),
     }
 }
 
@@ -85,13 +118,7 @@ impl Connector<()> for SocketConnector {
         stream.set_nonblocking(true)?;
         let stream = Arc::new(stream);
         (details.register_shutdown)(Arc::downgrade(&stream) as Weak<dyn ShutdownHandle>)?;
-        Ok(Some(Socket {
-            stream,
-            buffers: SocketBuffers::new(
-                details.config.input_buffer_size(),
-                details.config.output_buffer_size(),
-            ),
-        }))
+        Ok(Some(socket_on(details, stream)))
     }
 }
 

@@ -24,6 +24,10 @@
 //! TLS (rustls) wraps `socket::Socket` exactly as it wraps ureq's own TCP
 //! transport. With a proxy, everything goes through ureq's default
 //! connector and resolver, unchanged.
+//!
+//! [`warm`] keeps connections to the target open and ready on a library
+//! thread (TCP and TLS, no request); `connect::Direct` hands one to ureq
+//! before it would dial.
 
 mod connect;
 pub(crate) mod endpoint;
@@ -33,23 +37,53 @@ mod socket;
 mod tls;
 pub(crate) mod transport;
 pub(crate) mod url;
+pub(crate) mod warm;
 
 use std::sync::Arc;
 
 use ureq::config::Config;
-use ureq::unversioned::transport::{Connector, DefaultConnector, RustlsConnector};
+use ureq::http::Uri;
+use ureq::unversioned::transport::{DefaultConnector, RustlsConnector};
 use ureq::Agent;
 
-use connect::{Direct, SocketConnector};
+use crate::log::Logger;
+use connect::Direct;
+use errors::Target;
 use resolve::{Dns, SharedDns};
+use warm::Warmer;
 
-/// An agent for `config` with this module's connector and resolver.
-pub(crate) fn agent(config: Config) -> Agent {
+/// Warm connections to keep for an agent (see [`warm`]).
+struct WarmConnections {
+    pub count: usize,
+    /// The base URL (`https://host:port`).
+    pub target: Uri,
+    pub logger: Logger,
+}
+
+/// An agent for `config` with this module's connector and resolver, and the
+/// warmer when `warm` asks for one (it runs until stopped or dropped).
+fn agent(config: Config, warm: Option<WarmConnections>, names: &Target) -> (Agent, Option<Warmer>) {
     let dns = Arc::new(Dns::default());
+    let tls = Arc::new(RustlsConnector::default());
+    let started = warm.filter(|w| w.count > 0).and_then(|w| {
+        Warmer::start(warm::Spec {
+            count: w.count,
+            target: w.target,
+            tls: Arc::clone(&tls),
+            config: config.clone(),
+            logger: w.logger,
+            names: names.clone(),
+        })
+    });
+    let (shared, warmer) = match started {
+        Some((shared, warmer)) => (Some(shared), Some(warmer)),
+        None => (None, None),
+    };
     let connector = Direct {
         dns: Arc::clone(&dns),
-        direct: ().chain(SocketConnector).chain(RustlsConnector::default()),
+        tls,
         default: DefaultConnector::new(),
+        warm: shared,
     };
-    Agent::with_parts(config, connector, SharedDns(dns))
+    (Agent::with_parts(config, connector, SharedDns(dns)), warmer)
 }

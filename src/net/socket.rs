@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
@@ -17,6 +18,9 @@ use ureq::{Error, Timeout};
 pub(super) struct Socket {
     pub(super) stream: Arc<TcpStream>,
     pub(super) buffers: SocketBuffers,
+    /// While set, every write is sent at once: a warm connection's TLS
+    /// handshake must not leave its last flight queued (no read follows it).
+    pub(super) send_now: Option<Arc<AtomicBool>>,
 }
 
 impl fmt::Debug for Socket {
@@ -99,7 +103,11 @@ impl Transport for Socket {
         let deadline = deadline(timeout)?;
         self.buffers.queue(amount);
         // Keep at least half the buffer free for ureq's next write.
-        if self.buffers.queued > self.buffers.output.len() / 2 {
+        let now = self
+            .send_now
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed));
+        if now || self.buffers.queued > self.buffers.output.len() / 2 {
             self.flush(deadline, timeout.reason)?;
         }
         Ok(())
@@ -263,6 +271,7 @@ mod tests {
         let socket = Socket {
             stream: Arc::new(client),
             buffers: SocketBuffers::new(1024, 1024),
+            send_now: None,
         };
         (socket, server)
     }

@@ -14,6 +14,8 @@ use super::endpoint::Endpoint;
 use super::errors::{map_error, Target};
 use super::tls::root_certs;
 use super::url::url_encode;
+use super::warm::Warmer;
+use super::WarmConnections;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::options::{AuthMode, Options, ProxySetting};
@@ -59,6 +61,8 @@ pub struct HttpAnswer {
 /// A configured agent, the base URL, and the keys in the form `auth` sends them.
 pub struct Transport {
     agent: Agent,
+    /// Keeps `warm_connections` open; stopped at shutdown (or when dropped).
+    warmer: Option<Warmer>,
     base: String,
     /// `accessKey=..&secretKey=..`, URL-encoded, with `auth=query`; wiped when dropped.
     key_query: Option<Zeroizing<String>>,
@@ -85,7 +89,17 @@ impl Transport {
                 Some(Proxy::new(url).map_err(|_| Error::invalid("proxy: not a valid proxy URL"))?)
             }
         };
-        let pool = options.max_in_flight() + 4;
+        // Warming is skipped through a proxy: the tunnel's set-up is the
+        // proxy's business, and a warm tunnel would hold a proxy slot.
+        let warm = (proxy.is_none() && options.warm_connections > 0)
+            .then(|| format!("{}/", endpoint.base()).parse().ok())
+            .flatten()
+            .map(|target| WarmConnections {
+                count: options.warm_connections,
+                target,
+                logger: options.logger.clone(),
+            });
+        let pool = options.max_in_flight() + options.warm_connections + 4;
         let config = Agent::config_builder()
             .http_status_as_error(false)
             // Redirects are never followed: they would carry the keys elsewhere.
@@ -117,15 +131,18 @@ impl Transport {
                 )),
             ),
         };
+        let target = Target {
+            host_port: endpoint.host_port().to_string(),
+            connect_timeout: options.connect_timeout,
+        };
+        let (agent, warmer) = super::agent(config, warm, &target);
         Ok(Transport {
-            agent: super::agent(config),
+            agent,
+            warmer,
             base: endpoint.base().to_string(),
             key_query,
             header_keys,
-            target: Target {
-                host_port: endpoint.host_port().to_string(),
-                connect_timeout: options.connect_timeout,
-            },
+            target,
         })
     }
 
@@ -201,6 +218,14 @@ impl Transport {
             body,
             retry_after,
         })
+    }
+
+    /// Stops keeping connections warm and joins the warmer thread (fast: it
+    /// waits on nothing it cannot be woken from). Idempotent.
+    pub fn stop_warming(&self) {
+        if let Some(warmer) = &self.warmer {
+            warmer.stop();
+        }
     }
 
     /// Interrupts every request in flight and closes the pool: they fail at

@@ -118,6 +118,10 @@ pub struct Options {
     pub log_max_age: Duration,
     /// The longest wait between two tries of a call log.
     pub log_retry_max: Duration,
+    /// Connections kept open and ready (TCP and TLS, no request) by a
+    /// background thread, re-opened when the server closes an idle one; at
+    /// most `workers`; 0 turns warming off. Skipped with a proxy.
+    pub warm_connections: usize,
     /// Where log lines go.
     pub logger: Logger,
     /// Test-only: panic inside the library at the named place.
@@ -153,6 +157,7 @@ impl Default for Options {
             outbox: None,
             log_max_age: Duration::from_millis(604_800_000),
             log_retry_max: Duration::from_millis(300_000),
+            warm_connections: 1,
             logger: Logger::default(),
             #[cfg(feature = "test-hooks")]
             test_panic: None,
@@ -206,4 +211,5 @@ pub const KEYS: &[&str] = &[
     "outbox",
     "log_max_age_ms",
     "log_retry_max_ms",
+    "warm_connections",
 ];

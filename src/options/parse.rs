@@ -88,6 +88,7 @@ impl Options {
                 check_lead_source(value)?;
                 self.lead_source = value.to_string();
             }
+            "warm_connections" => self.warm_connections = WARM_CONNECTIONS.parse(value)? as usize,
             #[cfg(feature = "test-hooks")]
             "test_panic" => self.test_panic = Some(value.to_string()),
             _ => {
@@ -155,6 +156,7 @@ mod tests {
         assert!(!o.allow_http);
         assert_eq!(o.user_agent, "liblsq/0.1.0");
         assert_eq!(o.dedup_window, Duration::ZERO);
+        assert_eq!(o.warm_connections, 1);
     }
 
     #[test]
@@ -187,6 +189,7 @@ mod tests {
             ("outbox", "/var/spool/asterisk/lsq-outbox.db"),
             ("log_max_age_ms", "86400000"),
             ("log_retry_max_ms", "60000"),
+            ("warm_connections", "0"),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
         }
@@ -250,6 +253,8 @@ mod tests {
             ("outbox", "", "outbox"),
             ("log_max_age_ms", "0", "log_max_age_ms"),
             ("log_retry_max_ms", "0", "log_retry_max_ms"),
+            ("warm_connections", "65", "warm_connections"),
+            ("warm_connections", "-1", "warm_connections"),
         ] {
             let before = format!("{o:?}");
             let e = o.set(k, v).unwrap_err();

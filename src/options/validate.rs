@@ -31,6 +31,8 @@ pub(super) const LEAD_CACHE_CAPACITY: Bound = Bound::new("lead_cache_capacity", 
 pub(super) const LOG_MAX_AGE_MS: Bound = Bound::new("log_max_age_ms", 1000, 31_536_000_000);
 pub(super) const LOG_RETRY_MAX_MS: Bound = Bound::new("log_retry_max_ms", 1000, 86_400_000);
 pub(super) const USER_CACHE_TTL_MS: Bound = Bound::new("user_cache_ttl_ms", 0, 604_800_000);
+/// At most `workers` too, checked in [`Options::validate`] (the keys may be set in any order).
+pub(super) const WARM_CONNECTIONS: Bound = Bound::new("warm_connections", 0, 64);
 
 impl Bound {
     const fn new(key: &'static str, min: u64, max: u64) -> Bound {
@@ -132,6 +134,13 @@ impl Options {
         MAX_IN_FLIGHT.check(self.max_in_flight as u64)?;
         SHUTDOWN_TIMEOUT_MS.check_millis(self.shutdown_timeout)?;
         DEDUP_WINDOW_MS.check_millis(self.dedup_window)?;
+        WARM_CONNECTIONS.check(self.warm_connections as u64)?;
+        if self.warm_connections > self.workers {
+            return Err(Error::invalid(format!(
+                "warm_connections: {} is more than workers ({}): the workers could not use them",
+                self.warm_connections, self.workers
+            )));
+        }
         check_user_agent(&self.user_agent)?;
         self.number_plan.validate()?;
         LEAD_CACHE_TTL_MS.check_millis(self.lead_cache_ttl)?;
@@ -236,6 +245,13 @@ mod tests {
                     ..Options::default()
                 },
                 "ca_file",
+            ),
+            (
+                Options {
+                    warm_connections: 3,
+                    ..Options::default()
+                },
+                "warm_connections",
             ),
         ];
         for (options, key) in cases {
