@@ -36,7 +36,7 @@ mod tests;
 use std::fmt;
 
 use crate::error::{Error, ErrorKind};
-use crate::validate::MAX_FIELD_BYTES;
+use crate::api::fields::MAX_FIELD_BYTES;
 
 pub use calling_codes::{country_code_of, is_country_code};
 
