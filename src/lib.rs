@@ -63,4 +63,5 @@ pub use net::transport::MAX_BODY_BYTES;
 pub use options::{AuthMode, Options, ProxySetting, KEYS as OPTION_KEYS, VERSION};
 pub use report::Report;
 pub use sched::ratelimit::RateLimit;
+pub use sched::shared_budget::RedisUrl;
 pub use stats::Stats;

@@ -24,6 +24,8 @@ pub(super) const WORKERS: Bound = Bound::new("workers", 1, 64);
 pub(super) const QUEUE_CAPACITY: Bound = Bound::new("queue_capacity", 1, 1_000_000);
 pub(super) const SHUTDOWN_TIMEOUT_MS: Bound = Bound::new("shutdown_timeout_ms", 0, 600_000);
 pub(super) const DEDUP_WINDOW_MS: Bound = Bound::new("dedup_window_ms", 0, 86_400_000);
+pub(super) const RATE_LIMIT_REDIS_TIMEOUT_MS: Bound =
+    Bound::new("rate_limit_redis_timeout_ms", 1, 60_000);
 
 impl Bound {
     const fn new(key: &'static str, min: u64, max: u64) -> Bound {
@@ -103,6 +105,10 @@ impl Options {
         QUEUE_CAPACITY.check(self.queue_capacity as u64)?;
         SHUTDOWN_TIMEOUT_MS.check_millis(self.shutdown_timeout)?;
         DEDUP_WINDOW_MS.check_millis(self.dedup_window)?;
+        RATE_LIMIT_REDIS_TIMEOUT_MS.check_millis(self.rate_limit_redis_timeout)?;
+        if let Some(key) = &self.rate_limit_key {
+            crate::sched::shared_budget::KeyName::parse(key)?;
+        }
         check_user_agent(&self.user_agent)?;
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
@@ -196,6 +202,20 @@ mod tests {
                     ..Options::default()
                 },
                 "ca_file",
+            ),
+            (
+                Options {
+                    rate_limit_redis_timeout: Duration::ZERO,
+                    ..Options::default()
+                },
+                "rate_limit_redis_timeout_ms",
+            ),
+            (
+                Options {
+                    rate_limit_key: Some("a b".into()),
+                    ..Options::default()
+                },
+                "rate_limit_key",
             ),
         ];
         for (options, key) in cases {

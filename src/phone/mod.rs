@@ -35,8 +35,8 @@ mod tests;
 
 use std::fmt;
 
-use crate::error::{Error, ErrorKind};
 use crate::api::fields::MAX_FIELD_BYTES;
+use crate::error::{Error, ErrorKind};
 
 pub use calling_codes::{country_code_of, is_country_code};
 
