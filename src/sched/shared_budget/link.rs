@@ -296,8 +296,11 @@ fn connect(url: &RedisUrl, budget: Duration) -> Result<Connection, Failure> {
 /// host and never the password.
 fn classify(url: &RedisUrl, e: &RedisError, timeout: Duration) -> Failure {
     let host = url.host_port();
+    // Without AUTH, Redis answers NOAUTH, or refuses a command of more
+    // than 10 arguments with "Protocol error: unauthenticated multibulk length".
     let auth = e.kind() == redis::ErrorKind::AuthenticationFailed
-        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"));
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
+        || e.to_string().contains("unauthenticated");
     if auth {
         return Failure::new(
             Kind::Auth,
