@@ -140,6 +140,14 @@ fn child_process() {
         panic!("bad orders {orders}")
     };
     let budget = Arc::new(budget_with(url, key, SHARING_TIMEOUT, Logger::default()));
+    if mode == "tls" {
+        // Trusts what SSL_CERT_FILE names (rustls-native-certs), set by the parent.
+        match budget.acquire(Some(limit(10, 2)), Duration::ZERO) {
+            Ok(grant) => println!("TLS OK {}", grant.wait().as_millis()),
+            Err(e) => println!("TLS ERR {e}"),
+        }
+        return;
+    }
     warm_up(&budget);
     // Start together: tell the parent we are ready, wait for its go.
     let server = redis::Client::open(url).unwrap();
@@ -301,6 +309,42 @@ fn the_learned_limit_is_seen_by_every_process() {
     for out in children(&server, "learned-procs", "learned", 3, 1, 1) {
         assert!(out.contains("LEARNED Some(\"4/1s\")"), "{out}");
     }
+}
+
+/// `rediss://`: a TLS-only redis-server with a certificate from a test CA;
+/// the client trusts the system roots, here the CA named by SSL_CERT_FILE.
+#[test]
+fn rediss_verifies_the_server() {
+    let ca = lsq_emulator::TestCa::new();
+    let id = ca.issue(&["127.0.0.1"]);
+    let server = RedisServer::start_tls(&id.cert_chain_pem, &id.key_pem);
+    let dir = std::env::temp_dir().join(format!("lsq-rediss-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (trusted, other) = (dir.join("ca.pem"), dir.join("other-ca.pem"));
+    std::fs::write(&trusted, ca.ca_pem()).unwrap();
+    std::fs::write(&other, lsq_emulator::TestCa::new().ca_pem()).unwrap();
+    let run = |ca_file: &std::path::Path| {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "child_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("LSQ_REDIS_CHILD", format!("{}|tls|tls|1|1", server.url()))
+            .env("SSL_CERT_FILE", ca_file)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ok = run(&trusted);
+    assert!(ok.contains("TLS OK 0"), "{ok}");
+    let refused = run(&other);
+    assert!(refused.contains("TLS ERR Redis at 127.0.0.1:"), "{refused}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -556,49 +600,52 @@ fn a_wrong_password_is_named_without_the_password() {
 #[ignore = "a benchmark: prints figures"]
 fn bench_grant_cost() {
     let server = RedisServer::start();
-    let b = budget(&server.url(), "bench", Logger::default());
-    let l = limit(10_000, 1);
     let n = 20_000u32;
-    b.acquire(Some(l), Duration::ZERO).unwrap(); // connect and load the script
-    let before = b.counters().round_trips;
-    let started = Instant::now();
-    for _ in 0..n {
-        b.acquire(Some(l), Duration::from_secs(3600)).unwrap();
-    }
-    let acquire = started.elapsed() / n;
-    let trips = (b.counters().round_trips - before) as f64 / f64::from(n);
-    let ticket = b
-        .acquire(Some(l), Duration::from_secs(3600))
-        .unwrap()
-        .ticket()
-        .cloned()
-        .unwrap();
-    let started = Instant::now();
-    for _ in 0..n {
-        b.answered(&ticket).unwrap();
-    }
-    let answered = started.elapsed() / n;
+    let far = Duration::from_secs(10_000_000);
+    println!("{n} grants, one thread; redis-server on loopback, one connection");
+    for l in [limit(25, 5), limit(10_000, 1)] {
+        let b = budget(
+            &server.url(),
+            &format!("bench-{}", l.requests()),
+            Logger::default(),
+        );
+        warm_up(&b); // connect and load the script
+        let before = b.counters().round_trips;
+        let started = Instant::now();
+        for _ in 0..n {
+            b.acquire(Some(l), far).unwrap();
+        }
+        let acquire = started.elapsed() / n;
+        let trips = (b.counters().round_trips - before) as f64 / f64::from(n);
+        let ticket = b.acquire(Some(l), far).unwrap().ticket().cloned().unwrap();
+        let started = Instant::now();
+        for _ in 0..n {
+            b.answered(&ticket).unwrap();
+        }
+        let answered = started.elapsed() / n;
 
-    let limiter = Mutex::new(Limiter::new(Some(l)));
-    let far = Instant::now() + Duration::from_secs(100_000);
-    let started = Instant::now();
-    for _ in 0..n {
-        let now = Instant::now();
-        let slot = limiter.lock().unwrap().reserve(now, far).unwrap();
-        limiter.lock().unwrap().answered(slot, now);
+        let limiter = Mutex::new(Limiter::new(Some(l)));
+        let until = Instant::now() + far;
+        let started = Instant::now();
+        for _ in 0..n {
+            let now = Instant::now();
+            let slot = limiter.lock().unwrap().reserve(now, until).unwrap();
+            limiter.lock().unwrap().answered(slot, now);
+        }
+        let local = started.elapsed() / n;
+        let us = |d: Duration| d.as_nanos() as f64 / 1e3;
+        println!("rate_limit {l}:");
+        println!(
+            "  shared acquire  {:8.1} µs per grant, {trips:.2} round trips per grant",
+            us(acquire)
+        );
+        println!(
+            "  shared answered {:8.1} µs per request, 1 round trip",
+            us(answered)
+        );
+        println!(
+            "  local reserve + answered (Mutex<Limiter>) {:.3} µs per grant",
+            us(local)
+        );
     }
-    let local = started.elapsed() / n;
-    println!("shared budget (redis-server on loopback, one connection, one thread):");
-    println!(
-        "  acquire:  {:.1} µs per grant, {trips:.2} Redis round trips per grant",
-        acquire.as_nanos() as f64 / 1e3
-    );
-    println!(
-        "  answered: {:.1} µs per request, 1 round trip",
-        answered.as_nanos() as f64 / 1e3
-    );
-    println!(
-        "local limiter (reserve + answered under a Mutex): {:.3} µs per grant",
-        local.as_nanos() as f64 / 1e3
-    );
 }

@@ -13,6 +13,8 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     password: Option<String>,
+    /// TLS only (`rediss://`): certificate and key files.
+    tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
 }
 
@@ -24,6 +26,15 @@ impl RedisServer {
 
     /// Starts one that requires `password` (`requirepass`).
     pub fn start_with(password: Option<&str>) -> RedisServer {
+        RedisServer::start_full(password, None)
+    }
+
+    /// Starts one that speaks TLS only, with this certificate chain and key (PEM).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> RedisServer {
+        RedisServer::start_full(None, Some((cert_pem, key_pem)))
+    }
+
+    fn start_full(password: Option<&str>, tls: Option<(&str, &str)>) -> RedisServer {
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "lsq-redis-test-{}-{}",
@@ -31,6 +42,12 @@ impl RedisServer {
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
+        let tls = tls.map(|(cert, key)| {
+            let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+            std::fs::write(&cert_file, cert).unwrap();
+            std::fs::write(&key_file, key).unwrap();
+            (cert_file, key_file)
+        });
         // A port the kernel just gave out and took back: another process
         // could take it in between, so try a few.
         for _ in 0..5 {
@@ -43,6 +60,7 @@ impl RedisServer {
                 port,
                 dir: dir.clone(),
                 password: password.map(str::to_string),
+                tls: tls.clone(),
                 child: None,
             };
             if server.spawn() {
@@ -55,8 +73,17 @@ impl RedisServer {
     /// Starts the process on our port; true once it answers.
     fn spawn(&mut self) -> bool {
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
+        match &self.tls {
+            None => cmd.args(["--port", &self.port.to_string()]),
+            Some((cert, key)) => cmd
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .arg("--dir")
@@ -90,11 +117,15 @@ impl RedisServer {
         false
     }
 
-    /// Whether it answers a PING now (+PONG, or -NOAUTH when it wants a password).
+    /// Whether it answers a PING now (+PONG, or -NOAUTH when it wants a
+    /// password); with TLS, whether it accepts connections.
     pub fn ping(&self) -> bool {
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
         };
+        if self.tls.is_some() {
+            return true;
+        }
         let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
         if s.write_all(b"PING\r\n").is_err() {
             return false;
@@ -112,9 +143,14 @@ impl RedisServer {
 
     /// `redis://127.0.0.1:PORT/0`, with the server's password if it has one.
     pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
         match &self.password {
-            Some(p) => format!("redis://:{p}@127.0.0.1:{}/0", self.port),
-            None => format!("redis://127.0.0.1:{}/0", self.port),
+            Some(p) => format!("{scheme}://:{p}@127.0.0.1:{}/0", self.port),
+            None => format!("{scheme}://127.0.0.1:{}/0", self.port),
         }
     }
 
