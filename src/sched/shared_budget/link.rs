@@ -29,7 +29,7 @@ use super::Unavailable;
 /// a client being freed, which joins the thread, is not held up for long.
 pub(super) const CONNECT_BUDGET: Duration = Duration::from_secs(1);
 
-/// What went wrong, for the outage logic ([`super::health`]).
+/// What went wrong, for the outage logic ([`super::outage`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
     /// The connection was in use (or being made) until the deadline: Redis

@@ -3,11 +3,11 @@
 //!
 //! [`SharedBudget`] is what a client's limiter asks for a slot when
 //! `rate_limit_redis` is set. Each call is one atomic script in Redis
-//! ([`script`]) under the account's key ([`key`]), over one lazily made
-//! connection ([`link`]), bounded by `rate_limit_redis_timeout_ms`. When
+//! (`script.rs`) under the account's key (`key.rs`), over one lazily made
+//! connection (`link.rs`), bounded by `rate_limit_redis_timeout_ms`. When
 //! Redis is slow, unreachable or failing the call returns [`Unavailable`] at
 //! once and the caller uses its local limiter; the outage is logged once and
-//! Redis is tried again after a pause ([`outage`]).
+//! Redis is tried again after a pause (`outage.rs`).
 //!
 //! Only library worker threads call it, never a submit path: every call may
 //! take up to the timeout. Nothing is done at creation.

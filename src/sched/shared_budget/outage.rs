@@ -116,7 +116,9 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex as StdMutex};
 
-    fn capture() -> (Logger, Arc<StdMutex<Vec<(Level, String)>>>) {
+    type Lines = Arc<StdMutex<Vec<(Level, String)>>>;
+
+    fn capture() -> (Logger, Lines) {
         let lines = Arc::new(StdMutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
         let logger = Logger::new(Arc::new(move |level, line: &str| {

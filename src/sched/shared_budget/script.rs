@@ -15,7 +15,7 @@
 //! `limit`, a limit learned from a 429 (`"N W"`, stricter wins, expires);
 //! `pause`, the end of a server pause (Retry-After).
 //!
-//! Operations (ARGV[1]):
+//! Operations (`ARGV[1]`):
 //! - `acquire N W max_wait member`: N = 0 means no configured limit. The
 //!   limit in force is the stricter of N/W and the learned one. Returns
 //!   `{reserved (1/0), wait, learned N (0: none), learned W, slot}`;
