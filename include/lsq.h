@@ -49,23 +49,6 @@
  */
 #define BUSY_TIMEOUT_MS 5000
 
-/**
- * The most digits an E.164 number has, country code included.
- */
-#define MAX_DIGITS 15
-
-/**
- * The fewest digits a number may have (the contract's rule).
- */
-#define MIN_DIGITS 4
-
-/**
- * The longest trunk or international prefix accepted. Real ones are 1 to 4
- * digits: `0`, `1`, `06` (Hungary); `00`, `011` (North America), `010`
- * (Japan), `0011` (Australia), `00xx` carrier selection (Brazil).
- */
-#define MAX_PREFIX_DIGITS 4
-
 #define Class_COUNT 3
 
 /**

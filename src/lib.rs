@@ -70,4 +70,5 @@ pub use options::{AuthMode, Options, ProxySetting, UnknownCaller, KEYS as OPTION
 pub use phone::NumberPlan;
 pub use report::{LeadReport, Report, RingingReport};
 pub use sched::ratelimit::RateLimit;
+pub use sched::shared_budget::RedisUrl;
 pub use stats::Stats;

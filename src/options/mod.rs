@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::log::Logger;
 use crate::phone::NumberPlan;
 use crate::sched::ratelimit::RateLimit;
+use crate::sched::shared_budget::RedisUrl;
 
 mod parse;
 mod validate;
@@ -75,6 +76,12 @@ pub struct Options {
     pub max_retries: u32,
     /// At most N requests per W seconds from this client; `None` turns it off.
     pub rate_limit: Option<RateLimit>,
+    /// Share the `rate_limit` budget with every client using this Redis and key; `None`: this client's own.
+    pub rate_limit_redis: Option<RedisUrl>,
+    /// The budget's name in Redis; `None`: derived from a one-way hash of the access key.
+    pub rate_limit_key: Option<String>,
+    /// A Redis answer slower than this makes that request use the local limiter.
+    pub rate_limit_redis_timeout: Duration,
     /// Threads that send async popups.
     pub workers: usize,
     /// Async popups waiting at most.
@@ -137,6 +144,9 @@ impl Default for Options {
             max_age: Duration::from_millis(10_000),
             max_retries: 2,
             rate_limit: Some(RateLimit::LEADSQUARED_DEFAULT),
+            rate_limit_redis: None,
+            rate_limit_key: None,
+            rate_limit_redis_timeout: Duration::from_millis(50),
             workers: 2,
             queue_capacity: 1024,
             max_in_flight: 0,
@@ -189,6 +199,9 @@ pub const KEYS: &[&str] = &[
     "max_age_ms",
     "max_retries",
     "rate_limit",
+    "rate_limit_redis",
+    "rate_limit_key",
+    "rate_limit_redis_timeout_ms",
     "workers",
     "queue_capacity",
     "max_in_flight",

@@ -7,6 +7,7 @@ use super::validate::*;
 use super::{AuthMode, Options, ProxySetting, UnknownCaller, KEYS};
 use crate::error::Error;
 use crate::sched::ratelimit::RateLimit;
+use crate::sched::shared_budget::{KeyName, RedisUrl};
 
 impl Options {
     /// Sets one option from its string form. An unknown key or a bad value
@@ -21,6 +22,19 @@ impl Options {
             "max_age_ms" => self.max_age = MAX_AGE_MS.parse_millis(value)?,
             "max_retries" => self.max_retries = MAX_RETRIES.parse(value)? as u32,
             "rate_limit" => self.rate_limit = RateLimit::parse(value)?,
+            "rate_limit_redis" => {
+                self.rate_limit_redis = match value {
+                    "none" => None,
+                    _ => Some(RedisUrl::parse(value)?),
+                }
+            }
+            "rate_limit_key" => {
+                KeyName::parse(value)?;
+                self.rate_limit_key = Some(value.to_string());
+            }
+            "rate_limit_redis_timeout_ms" => {
+                self.rate_limit_redis_timeout = RATE_LIMIT_REDIS_TIMEOUT_MS.parse_millis(value)?
+            }
             "workers" => self.workers = WORKERS.parse(value)? as usize,
             "queue_capacity" => self.queue_capacity = QUEUE_CAPACITY.parse(value)? as usize,
             "max_in_flight" => self.max_in_flight = MAX_IN_FLIGHT.parse(value)? as usize,
@@ -157,6 +171,8 @@ mod tests {
         assert_eq!(o.user_agent, "liblsq/0.1.0");
         assert_eq!(o.dedup_window, Duration::ZERO);
         assert_eq!(o.warm_connections, 1);
+        assert_eq!((&o.rate_limit_redis, &o.rate_limit_key), (&None, &None));
+        assert_eq!(o.rate_limit_redis_timeout, Duration::from_millis(50));
     }
 
     #[test]
@@ -190,6 +206,9 @@ mod tests {
             ("log_max_age_ms", "86400000"),
             ("log_retry_max_ms", "60000"),
             ("warm_connections", "0"),
+            ("rate_limit_redis", "redis://pbx:pw@127.0.0.1:6379/0"),
+            ("rate_limit_key", "acme-prod"),
+            ("rate_limit_redis_timeout_ms", "20"),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
         }
@@ -203,6 +222,11 @@ mod tests {
         assert_eq!(o.proxy, ProxySetting::None);
         o.set("rate_limit", "0").unwrap();
         assert_eq!(o.rate_limit, None);
+        assert_eq!(o.rate_limit_key.as_deref(), Some("acme-prod"));
+        assert_eq!(o.rate_limit_redis_timeout, Duration::from_millis(20));
+        assert!(o.rate_limit_redis.is_some());
+        o.set("rate_limit_redis", "none").unwrap();
+        assert!(o.rate_limit_redis.is_none());
     }
 
     #[test]
@@ -210,9 +234,18 @@ mod tests {
         let mut o = Options::default();
         o.set("proxy", "http://pbx:s3cret@proxy.example:3128")
             .unwrap();
+        o.set(
+            "rate_limit_redis",
+            "rediss://pbx:s3cret@redis.example:6380/1",
+        )
+        .unwrap();
         let debug = format!("{o:?}");
         assert!(
             !debug.contains("s3cret") && debug.contains("http://***@proxy.example:3128"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("rediss://pbx:***@redis.example:6380/1"),
             "{debug}"
         );
     }
@@ -255,10 +288,29 @@ mod tests {
             ("log_retry_max_ms", "0", "log_retry_max_ms"),
             ("warm_connections", "65", "warm_connections"),
             ("warm_connections", "-1", "warm_connections"),
+            (
+                "rate_limit_redis",
+                "redis://:s3cret@h:99999/0",
+                "rate_limit_redis",
+            ),
+            ("rate_limit_redis", "http://h:1", "rate_limit_redis"),
+            ("rate_limit_key", "a{b}", "rate_limit_key"),
+            ("rate_limit_key", "", "rate_limit_key"),
+            (
+                "rate_limit_redis_timeout_ms",
+                "0",
+                "rate_limit_redis_timeout_ms",
+            ),
+            (
+                "rate_limit_redis_timeout_ms",
+                "60001",
+                "rate_limit_redis_timeout_ms",
+            ),
         ] {
             let before = format!("{o:?}");
             let e = o.set(k, v).unwrap_err();
             assert!(e.message().contains(needle), "{k}={v:?}: {}", e.message());
+            assert!(!e.message().contains("s3cret"), "{k}: {}", e.message());
             assert_eq!(before, format!("{o:?}"), "{k} changed options on error");
         }
     }

@@ -33,6 +33,8 @@ pub(super) const LOG_RETRY_MAX_MS: Bound = Bound::new("log_retry_max_ms", 1000, 
 pub(super) const USER_CACHE_TTL_MS: Bound = Bound::new("user_cache_ttl_ms", 0, 604_800_000);
 /// At most `workers` too, checked in [`Options::validate`] (the keys may be set in any order).
 pub(super) const WARM_CONNECTIONS: Bound = Bound::new("warm_connections", 0, 64);
+pub(super) const RATE_LIMIT_REDIS_TIMEOUT_MS: Bound =
+    Bound::new("rate_limit_redis_timeout_ms", 1, 60_000);
 
 impl Bound {
     const fn new(key: &'static str, min: u64, max: u64) -> Bound {
@@ -140,6 +142,10 @@ impl Options {
                 "warm_connections: {} is more than workers ({}): the workers could not use them",
                 self.warm_connections, self.workers
             )));
+        }
+        RATE_LIMIT_REDIS_TIMEOUT_MS.check_millis(self.rate_limit_redis_timeout)?;
+        if let Some(key) = &self.rate_limit_key {
+            crate::sched::shared_budget::KeyName::parse(key)?;
         }
         check_user_agent(&self.user_agent)?;
         self.number_plan.validate()?;
@@ -252,6 +258,20 @@ mod tests {
                     ..Options::default()
                 },
                 "warm_connections",
+            ),
+            (
+                Options {
+                    rate_limit_redis_timeout: Duration::ZERO,
+                    ..Options::default()
+                },
+                "rate_limit_redis_timeout_ms",
+            ),
+            (
+                Options {
+                    rate_limit_key: Some("a b".into()),
+                    ..Options::default()
+                },
+                "rate_limit_key",
             ),
         ];
         for (options, key) in cases {

@@ -41,15 +41,15 @@ use crate::error::{Error, ErrorKind};
 pub use calling_codes::{country_code_of, is_country_code};
 
 /// The most digits an E.164 number has, country code included.
-pub const MAX_DIGITS: usize = 15;
+pub(crate) const MAX_DIGITS: usize = 15;
 
 /// The fewest digits a number may have (the contract's rule).
-pub const MIN_DIGITS: usize = 4;
+pub(crate) const MIN_DIGITS: usize = 4;
 
 /// The longest trunk or international prefix accepted. Real ones are 1 to 4
 /// digits: `0`, `1`, `06` (Hungary); `00`, `011` (North America), `010`
 /// (Japan), `0011` (Australia), `00xx` carrier selection (Brazil).
-pub const MAX_PREFIX_DIGITS: usize = 4;
+pub(crate) const MAX_PREFIX_DIGITS: usize = 4;
 
 /// How the numbers of one PBX are written: the `default_country_code`,
 /// `trunk_prefix` and `international_prefix` options.
