@@ -22,6 +22,7 @@ use crate::sched::delivery::deliver_popup;
 use crate::sched::job::{Class, Job, Work};
 use crate::sched::ratelimit::Limiter;
 use crate::sched::shared::{Limits, Shared};
+use crate::sched::shared_budget::{KeyName, SharedBudget};
 use crate::sched::workers::{self as engine, guarded};
 use crate::stats::{self, Stats};
 
@@ -47,6 +48,16 @@ impl Client {
         options.validate()?;
         let endpoint = Endpoint::parse(host, options.allow_http)?;
         let credentials = Credentials::new(access_key, secret_key)?;
+        // The shared budget's name: by default a one-way hash of the access key.
+        let budget = match &options.rate_limit_redis {
+            Some(url) => Some(SharedBudget::new(
+                url.clone(),
+                KeyName::for_client(options.rate_limit_key.as_deref(), access_key)?,
+                options.rate_limit_redis_timeout,
+                options.logger.clone(),
+            )),
+            None => None,
+        };
         let transport = Transport::new(&endpoint, &credentials, &options)?;
         let limits = Limits {
             max_age: options.max_age,
@@ -71,7 +82,6 @@ impl Client {
             capacity: options.lead_cache_capacity,
             user_ttl: options.user_cache_ttl,
         });
-        #[allow(unused_mut)]
         let mut shared = Shared::new(
             transport,
             credentials,
@@ -82,6 +92,7 @@ impl Client {
             directory,
             logs,
         );
+        shared.budget = budget;
         #[cfg(feature = "test-hooks")]
         {
             shared.test_panic = options.test_panic.clone();

@@ -214,6 +214,35 @@ pub(crate) fn render(shared: &Shared) -> String {
         limit.map_or(0, |l| l.window().as_secs()),
     );
 
+    if let Some(budget) = &shared.budget {
+        let c = budget.counters();
+        for (name, help, value) in [
+            (
+                "lsq_shared_budget_grants_total",
+                "Slots granted by the budget shared through Redis.",
+                c.grants,
+            ),
+            (
+                "lsq_shared_budget_fallbacks_total",
+                "Requests that used the local limiter because Redis was slow or out of reach.",
+                c.fallbacks,
+            ),
+            (
+                "lsq_shared_budget_outages_total",
+                "Redis outages (each logged once).",
+                c.outages,
+            ),
+            (
+                "lsq_shared_budget_round_trips_total",
+                "Redis round trips.",
+                c.round_trips,
+            ),
+        ] {
+            out.family(name, "counter", help);
+            out.sample(name, "", value);
+        }
+    }
+
     let waiting = shared.gate.waiting();
     out.family(
         "lsq_queued",

@@ -57,13 +57,17 @@ pub(crate) fn attempt<T>(
     let outcome = loop {
         let asked = Instant::now();
         let too_old = asked >= deadline;
-        let slot = match shared.gate.acquire(shared, class, deadline) {
-            Ok(slot) => slot,
+        let granted = match shared.gate.acquire(shared, class, deadline) {
+            Ok(granted) => granted,
             Err(Denied::Cancelled) => break Err(cancelled()),
             Err(Denied::TooLate) => {
                 break Err(last_error.unwrap_or_else(|| expired(shared, !too_old)))
             }
         };
+        let slot = granted.slot;
+        if slot.at > Instant::now() && !shared.sleep_until(slot.at) {
+            break Err(cancelled());
+        }
         let waited = asked.elapsed();
         if waited.as_millis() > 0 {
             shared.logger.log(Level::Debug, || {
@@ -79,6 +83,10 @@ pub(crate) fn attempt<T>(
         }
         let sent = shared.transport.send(request);
         shared.limiter().answered(slot, Instant::now());
+        if let (Some(budget), Some(ticket)) = (&shared.budget, &granted.ticket) {
+            // Unreachable now: the slot expires there on its own.
+            let _ = budget.answered(ticket);
+        }
         shared
             .wire
             .add_request(request.path, sent.as_ref().map_or(0, |a| a.status));
@@ -121,6 +129,13 @@ pub(crate) fn attempt<T>(
                 }
                 // Log only after the lock is released: the host's log callback may call us.
                 drop(limiter);
+                // Every PBX sharing the budget learns the limit and the pause.
+                if let Some(budget) = &shared.budget {
+                    if let Some(limit) = server_limit {
+                        let _ = budget.learn(limit);
+                    }
+                    let _ = budget.pause_for(pause);
+                }
                 // Whoever waits for a slot looks again at the new pause or limit.
                 shared.gate.wake();
                 if let Some(limit) = learned {

@@ -18,6 +18,15 @@ use std::time::Instant;
 use super::job::Class;
 use super::ratelimit::Slot;
 use super::shared::Shared;
+use super::shared_budget::{Grant, Ticket};
+
+/// A slot: when the request may leave, and the shared budget's ticket when
+/// the slot came from Redis (its answer is reported there too).
+#[derive(Debug)]
+pub(crate) struct Granted {
+    pub slot: Slot,
+    pub ticket: Option<Ticket>,
+}
 
 /// Why no slot was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,13 +50,18 @@ impl Gate {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for a slot for a request of `class`, until `deadline`.
+    /// Waits for a slot for a request of `class`, until `deadline`. With a
+    /// budget shared through Redis, the first waiter asks Redis for the
+    /// account's next slot (outside every lock: one round trip, bounded by
+    /// `rate_limit_redis_timeout_ms`); when Redis is out of reach the local
+    /// limiter decides alone. A slot may lie a little ahead (Redis reserved
+    /// it): the caller sleeps until `slot.at`.
     pub fn acquire(
         &self,
         shared: &Shared,
         class: Class,
         deadline: Instant,
-    ) -> Result<Slot, Denied> {
+    ) -> Result<Granted, Denied> {
         let me = (class, self.arrivals.fetch_add(1, Ordering::Relaxed));
         let mut waiting = self.lock();
         waiting.insert(me);
@@ -55,12 +69,39 @@ impl Gate {
             if shared.is_cancelling() {
                 break Err(Denied::Cancelled);
             }
-            let now = Instant::now();
+            let mut now = Instant::now();
             let wake_at = if waiting.first() == Some(&me) {
+                if let Some(budget) = &shared.budget {
+                    drop(waiting);
+                    let limit = shared.limiter().limit();
+                    let asked = budget.acquire(limit, deadline.saturating_duration_since(now));
+                    waiting = self.lock();
+                    if let Some(learned) = budget.learned() {
+                        shared.limiter().learn(learned);
+                    }
+                    match asked {
+                        Ok(Grant::TooLate(_)) => break Err(Denied::TooLate),
+                        Ok(grant) => {
+                            let at = now + grant.wait();
+                            let slot = shared.limiter().record(at);
+                            let ticket = match grant {
+                                Grant::Now(t) | Grant::WaitFor(_, t) => Some(t),
+                                Grant::TooLate(_) => None,
+                            };
+                            break Ok(Granted { slot, ticket });
+                        }
+                        // Out of reach (said once per outage in the log):
+                        // the local limiter decides.
+                        Err(_) => now = Instant::now(),
+                    }
+                }
                 let mut limiter = shared.limiter();
                 let at = limiter.earliest(now);
                 if at <= now {
-                    break limiter.reserve(now, now).map_err(|_| Denied::TooLate);
+                    break limiter
+                        .reserve(now, now)
+                        .map(|slot| Granted { slot, ticket: None })
+                        .map_err(|_| Denied::TooLate);
                 }
                 if at > deadline {
                     break Err(Denied::TooLate);

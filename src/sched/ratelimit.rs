@@ -190,6 +190,22 @@ impl Limiter {
         Ok(Slot { at, ticket })
     }
 
+    /// Records a request leaving at `at` whatever the window says: its slot
+    /// was granted by the budget shared with other PBXs (which holds the
+    /// account's window), and this limiter keeps count for when that budget
+    /// is out of reach.
+    pub fn record(&mut self, at: Instant) -> Slot {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        if let Some(limit) = self.limit {
+            self.recent.push_back((ticket, at));
+            while self.recent.len() > limit.requests as usize {
+                self.recent.pop_front();
+            }
+        }
+        Slot { at, ticket }
+    }
+
     /// Records that the request of `slot` got its answer (or failed) at
     /// `at`: it reached the server no later than that.
     pub fn answered(&mut self, slot: Slot, at: Instant) {

@@ -11,6 +11,7 @@ use super::dedup::Dedup;
 use super::gate::Gate;
 use super::job::{Class, Job};
 use super::ratelimit::Limiter;
+use super::shared_budget::SharedBudget;
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
@@ -137,6 +138,8 @@ pub(crate) struct Shared {
     pub limiter: Mutex<Limiter>,
     /// Who gets the next rate-limit slot: the most urgent request waiting.
     pub gate: Gate,
+    /// The account's budget shared with other PBXs through Redis, if set.
+    pub budget: Option<SharedBudget>,
     pub logger: Logger,
     pub limits: Limits,
     pub wire: WireCounters,
@@ -174,6 +177,7 @@ impl Shared {
             credentials,
             limiter: Mutex::new(limiter),
             gate: Gate::default(),
+            budget: None,
             logger,
             limits,
             wire: WireCounters::default(),
