@@ -165,7 +165,7 @@ fn main() {
         if sent > warm_up {
             samples.push(rss);
         }
-        if sent % (popups / 20).max(batch) == 0 || sent == popups {
+        if sent.is_multiple_of((popups / 20).max(batch)) || sent == popups {
             println!(
                 "{sent:>10} {rss:>10} {:>12.1}",
                 started.elapsed().as_secs_f64()

@@ -21,7 +21,7 @@ use crate::sched::dedup::Dedup;
 use crate::sched::delivery::deliver_popup;
 use crate::sched::job::{Class, Job, Work};
 use crate::sched::ratelimit::Limiter;
-use crate::sched::shared::{Limits, Shared};
+use crate::sched::shared::{Limits, Parts, Shared};
 use crate::sched::shared_budget::{KeyName, SharedBudget};
 use crate::sched::workers::{self as engine, guarded};
 use crate::stats::{self, Stats};
@@ -82,17 +82,18 @@ impl Client {
             capacity: options.lead_cache_capacity,
             user_ttl: options.user_cache_ttl,
         });
-        let mut shared = Shared::new(
+        #[allow(unused_mut)] // set below only with the test-hooks feature
+        let mut shared = Shared::new(Parts {
             transport,
             credentials,
-            Limiter::new(options.rate_limit),
-            options.logger.clone(),
+            limiter: Limiter::new(options.rate_limit),
+            budget,
+            logger: options.logger.clone(),
             limits,
-            Dedup::new(options.dedup_window),
+            dedup: Dedup::new(options.dedup_window),
             directory,
             logs,
-        );
-        shared.budget = budget;
+        });
         #[cfg(feature = "test-hooks")]
         {
             shared.test_panic = options.test_panic.clone();

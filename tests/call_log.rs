@@ -258,9 +258,7 @@ fn pending_logs_are_sent_by_the_next_client_on_the_outbox() {
                 .log_call_async(&log(&format!("later-{i}")), |_| {})
                 .unwrap();
         }
-        let second = client(emu.url(), &[outbox])
-            .err()
-            .expect("one client per outbox");
+        let second = client(emu.url(), &[outbox]).expect_err("one client per outbox");
         assert_eq!(second.kind(), ErrorKind::Storage);
         assert!(second.message().contains("locked"), "{}", second.message());
     }
@@ -296,8 +294,7 @@ fn a_foreign_or_corrupt_outbox_is_refused_at_creation() {
     let missing_dir = dir.join("no/such/dir/outbox.db");
     for path in [garbage.as_path(), missing_dir.as_path(), dir.as_path()] {
         let e = client("http://127.0.0.1:1", &[("outbox", path.to_str().unwrap())])
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert_eq!(
             e.kind(),
             ErrorKind::Storage,
@@ -463,4 +460,118 @@ fn no_call_log_is_lost_when_the_process_is_killed() {
     );
     assert!(lost.is_empty(), "lost: {lost:?}");
     assert_eq!(c.outbox_count().unwrap().1, 0, "none dead");
+}
+
+/// Sixteen threads logging at once: every log stored and delivered once.
+#[test]
+fn sixteen_threads_log_at_once() {
+    let emu = sample_emulator();
+    let path = temp_outbox("sixteen");
+    let c = std::sync::Arc::new(client(emu.url(), &[("outbox", path.to_str().unwrap())]).unwrap());
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    c.log_call_async(&log(&format!("t{t}-{i}")), |r| {
+                        assert!(r.outcome.is_ok(), "{:?}", r.outcome)
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(emu.wait_for_call_logs(160, Duration::from_secs(120)));
+    c.flush(Duration::from_secs(30)).unwrap();
+    for t in 0..16 {
+        for i in 0..10 {
+            assert_eq!(emu.call_logs_for(&format!("t{t}-{i}")).len(), 1, "t{t}-{i}");
+        }
+    }
+    assert_eq!(c.outbox_count().unwrap(), (0, 0));
+}
+
+/// The child of the full-disk test, inside its own mount namespace with a
+/// tiny tmpfs at LSQ_FULL_DIR: logs (the server failing, so nothing leaves
+/// the outbox) until a log is refused with Storage; then checks that every
+/// log accepted before is still in the outbox, and that the refusal said why.
+#[test]
+fn full_disk_child() {
+    let Ok(dir) = std::env::var("LSQ_FULL_DIR") else {
+        return;
+    };
+    let path = format!("{dir}/outbox.db");
+    let c = client(
+        "http://127.0.0.1:1",
+        &[("outbox", &path), ("shutdown_timeout_ms", "100")],
+    )
+    .unwrap();
+    let tag = "x".repeat(200); // bigger records fill the disk sooner
+    let mut accepted = 0u64;
+    let refusal = loop {
+        let mut l = log("full");
+        l.tag = Some(&tag);
+        match c.log_call_async(&l, |_| {}) {
+            Ok(()) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(accepted < 1_000_000, "the disk never filled");
+    };
+    assert_eq!(refusal.kind(), ErrorKind::Storage, "{}", refusal.message());
+    assert!(refusal.message().contains(&path), "{}", refusal.message());
+    drop(c);
+    let (pending, dead) = lsq::outbox::Outbox::open_for_ops(&path)
+        .unwrap()
+        .counts()
+        .unwrap();
+    println!(
+        "FULL accepted={accepted} pending={pending} dead={dead} refusal={}",
+        refusal.message()
+    );
+    assert_eq!(pending + dead, accepted, "an accepted log was lost");
+}
+
+/// A full disk (a 256 KiB tmpfs, in a mount namespace made with
+/// `unshare -m`, as root in CI) gives LSQ_ERR_STORAGE and loses nothing
+/// accepted before.
+#[test]
+fn a_full_disk_is_a_storage_error_and_loses_nothing() {
+    let permitted = Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !permitted {
+        eprintln!("skipped: `unshare -m` is not permitted here (CI runs it as root)");
+        return;
+    }
+    let dir = temp_outbox("full").parent().unwrap().to_path_buf();
+    let exe = std::env::current_exe().unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs '{}' && exec '{}' --exact full_disk_child --nocapture --test-threads=1",
+        dir.display(),
+        exe.display()
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env("LSQ_FULL_DIR", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("FULL accepted="))
+        .unwrap_or("");
+    println!("{line}");
+    assert!(
+        line.contains("FULL accepted="),
+        "the child did not run: {text}"
+    );
 }

@@ -240,6 +240,9 @@ fn children(
 
 #[test]
 fn many_threads_and_three_processes_share_one_budget() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let l = limit(10, 2);
     let parent = Arc::new(budget_with(
@@ -303,6 +306,9 @@ fn many_threads_and_three_processes_share_one_budget() {
 
 #[test]
 fn the_learned_limit_is_seen_by_every_process() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let parent = budget(&server.url(), "learned-procs", Logger::default());
     assert!(parent.learn(limit(4, 1)).unwrap());
@@ -315,6 +321,9 @@ fn the_learned_limit_is_seen_by_every_process() {
 /// the client trusts the system roots, here the CA named by SSL_CERT_FILE.
 #[test]
 fn rediss_verifies_the_server() {
+    if !support_redis::available() {
+        return;
+    }
     let ca = lsq_emulator::TestCa::new();
     let id = ca.issue(&["127.0.0.1"]);
     let server = RedisServer::start_tls(&id.cert_chain_pem, &id.key_pem);
@@ -349,6 +358,9 @@ fn rediss_verifies_the_server() {
 
 #[test]
 fn two_keys_do_not_share() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let l = limit(10, 2);
     let a = budget(&server.url(), "acct-a", Logger::default());
@@ -378,6 +390,9 @@ fn two_keys_do_not_share() {
 
 #[test]
 fn the_access_key_never_reaches_redis() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let access_key = "u$rAccessKey0123456789abcdef";
     let key = KeyName::for_client(None, access_key).unwrap();
@@ -404,6 +419,9 @@ fn the_access_key_never_reaches_redis() {
 
 #[test]
 fn a_learned_limit_and_a_pause_apply_to_other_clients() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let (logger, lines) = capture();
     let a = budget(&server.url(), "learn", Logger::default());
@@ -459,6 +477,9 @@ fn a_learned_limit_and_a_pause_apply_to_other_clients() {
 
 #[test]
 fn an_answer_moves_its_slot_as_the_local_limiter_does() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let l = limit(1, 1);
     let a = budget(&server.url(), "answered", Logger::default());
@@ -480,6 +501,9 @@ fn assert_prompt(started: Instant) {
 
 #[test]
 fn redis_killed_then_back_without_a_new_client() {
+    if !support_redis::available() {
+        return;
+    }
     let mut server = RedisServer::start();
     let (logger, lines) = capture();
     let b = budget(&server.url(), "outage", logger);
@@ -529,6 +553,9 @@ fn redis_killed_then_back_without_a_new_client() {
 
 #[test]
 fn a_frozen_redis_falls_back_within_the_timeout() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let (logger, lines) = capture();
     let b = budget(&server.url(), "frozen", logger);
@@ -566,6 +593,9 @@ fn a_frozen_redis_falls_back_within_the_timeout() {
 
 #[test]
 fn a_wrong_password_is_named_without_the_password() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start_with(Some("right-pass-8x"));
     let host = format!("127.0.0.1:{}", server.port());
     for url in [
@@ -599,6 +629,9 @@ fn a_wrong_password_is_named_without_the_password() {
 #[test]
 #[ignore = "a benchmark: prints figures"]
 fn bench_grant_cost() {
+    if !support_redis::available() {
+        return;
+    }
     let server = RedisServer::start();
     let n = 20_000u32;
     let far = Duration::from_secs(10_000_000);

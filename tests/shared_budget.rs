@@ -63,6 +63,9 @@ fn shared_budget_child() {
 
 #[test]
 fn three_processes_share_one_budget() {
+    if !support_redis::available() {
+        return;
+    }
     let redis = RedisServer::start();
     let emu = emulator(Config {
         rate_limit: Some((10, Duration::from_secs(2))),
@@ -122,6 +125,9 @@ fn three_processes_share_one_budget() {
 /// Redis down from the start: the local limiter decides, popups still go.
 #[test]
 fn with_redis_down_popups_still_go() {
+    if !support_redis::available() {
+        return;
+    }
     let mut redis = RedisServer::start();
     let url = redis.url();
     redis.kill();

@@ -620,7 +620,7 @@ fn decide(shared: &Shared, req: &Request, id: u64) -> Verdict {
     };
     let summary = parsed.summary();
     let fault = shared.state().take_fault(endpoint);
-    let answer = if fault.as_ref().map_or(true, Fault::commits) {
+    let answer = if fault.as_ref().is_none_or(Fault::commits) {
         let origin = Origin {
             connection: id,
             arrived: req.arrived,

@@ -145,7 +145,7 @@ impl<'a> CallLog<'a> {
     }
 
     /// The record kept until the log is delivered.
-    pub(crate) fn to_record(&self) -> LogRecord {
+    pub(crate) fn to_record(self) -> LogRecord {
         let own = |v: Option<&str>| given(v).map(str::to_string);
         LogRecord {
             source_number: self.source_number.to_string(),

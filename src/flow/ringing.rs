@@ -72,7 +72,7 @@ impl<'a> Ringing<'a> {
     }
 
     /// An owned copy, for the async queue.
-    pub(crate) fn to_owned_ringing(&self, number: Option<Normalised>) -> OwnedRinging {
+    pub(crate) fn to_owned_ringing(self, number: Option<Normalised>) -> OwnedRinging {
         OwnedRinging {
             caller_number: self.caller_number.into(),
             agent_number: self.agent_number.into(),

@@ -34,7 +34,7 @@ impl<V> Entry<V> {
     /// Live for `[inserted, inserted + ttl)`: at exactly the TTL it is gone.
     fn live(&self, now: Instant) -> bool {
         // (`map_or`, not `is_none_or`: the crate's MSRV is 1.80.)
-        self.expires.map_or(true, |at| now < at)
+        self.expires.is_none_or(|at| now < at)
     }
 }
 

@@ -93,18 +93,7 @@ fn find(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -
 /// asked for, and the cache updated with what is worth keeping.
 fn look_up(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
     let digits = number.digits();
-    let what = format_args!("lookup of {digits}");
-    let query = [("phone", digits)];
-    let asked = attempt(
-        shared,
-        class,
-        &what,
-        &lead_by_phone::request(&query),
-        lead_by_phone::parse,
-        shared.limits.max_retries,
-        deadline,
-    );
-    shared.lookups.requests(asked.attempts);
+    let asked = request_lead(shared, digits, "lookup", class, deadline);
     let (found, http_status, mut attempts) = (asked.outcome, asked.http_status, asked.attempts);
     let outcome = match found {
         Ok(Some(lead)) => Ok(Found {
@@ -125,6 +114,30 @@ fn look_up(shared: &Shared, number: &Normalised, class: Class, deadline: Instant
         Err(e) => Err(e),
     };
     finish(shared, digits, outcome, http_status, attempts)
+}
+
+/// One RetrieveLeadByPhoneNumber request for `digits` (with its retries),
+/// counted; `what` names it in log lines.
+fn request_lead(
+    shared: &Shared,
+    digits: &str,
+    what: &str,
+    class: Class,
+    deadline: Instant,
+) -> Attempted<Option<Lead>> {
+    let label = format_args!("{what} of {digits}");
+    let query = [("phone", digits)];
+    let asked = attempt(
+        shared,
+        class,
+        &label,
+        &lead_by_phone::request(&query),
+        lead_by_phone::parse,
+        shared.limits.max_retries,
+        deadline,
+    );
+    shared.lookups.requests(asked.attempts);
+    asked
 }
 
 /// Caches what is worth keeping (a lead, or "no lead"; never a failure)
@@ -217,18 +230,13 @@ fn create(
             shared.logger.log(Level::Info, || {
                 format!("a lead for {phone} was created elsewhere meanwhile: looking it up again")
             });
-            let what = format_args!("lookup of {digits} after a duplicate create");
-            let query = [("phone", digits)];
-            let again = attempt(
+            let again = request_lead(
                 shared,
+                digits,
+                "lookup after a duplicate create",
                 class,
-                &what,
-                &lead_by_phone::request(&query),
-                lead_by_phone::parse,
-                shared.limits.max_retries,
                 deadline,
             );
-            shared.lookups.requests(again.attempts);
             Attempted {
                 outcome: match again.outcome {
                     Ok(Some(lead)) => Ok(Found {

@@ -72,7 +72,7 @@ impl Bound {
 
     fn check_millis(&self, value: Duration) -> Result<(), Error> {
         let ms = u64::try_from(value.as_millis()).unwrap_or(u64::MAX);
-        if value.subsec_nanos() % 1_000_000 != 0 {
+        if !value.subsec_nanos().is_multiple_of(1_000_000) {
             return Err(Error::invalid(format!(
                 "{}: {value:?} is not a whole number of milliseconds",
                 self.key

@@ -161,23 +161,38 @@ pub(crate) struct Shared {
     pub test_panic: Option<String>,
 }
 
+/// What a client is made of, built from its options.
+pub(crate) struct Parts {
+    pub transport: Transport,
+    pub credentials: Credentials,
+    pub limiter: Limiter,
+    pub budget: Option<SharedBudget>,
+    pub logger: Logger,
+    pub limits: Limits,
+    pub dedup: Dedup,
+    pub directory: Directory,
+    pub logs: CallLogs,
+}
+
 impl Shared {
-    pub fn new(
-        transport: Transport,
-        credentials: Credentials,
-        limiter: Limiter,
-        logger: Logger,
-        limits: Limits,
-        dedup: Dedup,
-        directory: Directory,
-        logs: CallLogs,
-    ) -> Shared {
+    pub fn new(parts: Parts) -> Shared {
+        let Parts {
+            transport,
+            credentials,
+            limiter,
+            budget,
+            logger,
+            limits,
+            dedup,
+            directory,
+            logs,
+        } = parts;
         Shared {
             transport,
             credentials,
             limiter: Mutex::new(limiter),
             gate: Gate::default(),
-            budget: None,
+            budget,
             logger,
             limits,
             wire: WireCounters::default(),

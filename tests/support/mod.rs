@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::Duration;
 
+#[allow(unused_imports)] // each test binary uses its own share of these
 pub use lsq_emulator::{Config, Emulator, Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
 /// A documented popup's fields, as LeadSquared's documentation shows them.

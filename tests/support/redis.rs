@@ -18,6 +18,27 @@ pub struct RedisServer {
     child: Option<Child>,
 }
 
+/// Whether `redis-server` can be run here. Without it the Redis tests are
+/// skipped with a notice, so the README's test command works on a machine
+/// without it; `.ci/run` installs it and sets `LSQ_REQUIRE_REDIS=1`, which
+/// turns a missing server into a failure.
+pub fn available() -> bool {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var("LSQ_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "redis-server is not installed (apt-get install redis-server)"
+        );
+        eprintln!("skipped: redis-server is not installed (apt-get install redis-server)");
+    }
+    found
+}
+
 impl RedisServer {
     /// Starts one and waits until it answers PING.
     pub fn start() -> RedisServer {
