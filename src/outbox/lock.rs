@@ -33,6 +33,7 @@ use super::error::{OutboxError, OutboxErrorKind};
 #[derive(Debug)]
 pub(crate) struct ClientLock {
     _file: File,
+    path: PathBuf,
 }
 
 /// The sidecar lock file of the outbox at `db`: `DB.lock`.
@@ -66,9 +67,27 @@ impl ClientLock {
                     ),
                 )
             })?;
-        match file.try_lock() {
+        let mut tries = 0;
+        let locked = loop {
+            match file.try_lock() {
+                // Our own pid on a lock no client of this process holds: a
+                // child forked by this process (the PBX running a program)
+                // still shares the descriptor until it execs and the
+                // descriptor closes (close-on-exec). That lasts moments:
+                // look again briefly instead of refusing.
+                Err(TryLockError::WouldBlock)
+                    if tries < 50 && held_by_a_fork_of_ours(&mut file, &path) =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
+                let _ = file.seek(SeekFrom::Start(0));
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
@@ -100,6 +119,31 @@ impl ClientLock {
             .set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
-        Ok(ClientLock { _file: file })
+        held_here().insert(path.clone());
+        Ok(ClientLock { _file: file, path })
     }
+}
+
+impl Drop for ClientLock {
+    fn drop(&mut self) {
+        held_here().remove(&self.path);
+    }
+}
+
+/// The lock files held by clients of this process.
+fn held_here() -> std::sync::MutexGuard<'static, std::collections::HashSet<PathBuf>> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<PathBuf>>> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether the lock file names this process while no client of this
+/// process holds it.
+fn held_by_a_fork_of_ours(file: &mut std::fs::File, path: &Path) -> bool {
+    let mut holder = String::new();
+    let _ = file.seek(SeekFrom::Start(0));
+    let _ = file.read_to_string(&mut holder);
+    holder.trim() == std::process::id().to_string() && !held_here().contains(path)
 }
