@@ -28,6 +28,10 @@ pub(crate) struct Granted {
     pub ticket: Option<Ticket>,
 }
 
+/// How long a less urgent request at the head steps back, at a time, for a
+/// more urgent job queued for a worker.
+const URGENT_FIRST: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Why no slot was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Denied {
@@ -70,7 +74,11 @@ impl Gate {
                 break Err(Denied::Cancelled);
             }
             let mut now = Instant::now();
-            let wake_at = if waiting.first() == Some(&me) {
+            let wake_at = if waiting.first() == Some(&me) && shared.more_urgent_queued(class) {
+                // A more urgent job waits for a worker, about to ask for a
+                // slot: leave the slot to it (a worker is free or freeing).
+                (now + URGENT_FIRST).min(deadline)
+            } else if waiting.first() == Some(&me) {
                 if let Some(budget) = &shared.budget {
                     drop(waiting);
                     let limit = shared.limiter().limit();

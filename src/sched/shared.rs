@@ -283,6 +283,15 @@ impl Shared {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether a job more urgent than `class` waits in a queue for a worker
+    /// that can take it (one is not held by call logs: with every worker
+    /// on a log, stepping back would wait forever).
+    pub fn more_urgent_queued(&self, class: Class) -> bool {
+        let state = self.state();
+        let queued = state.queues[..class.index()].iter().any(|q| !q.is_empty());
+        queued && state.live_workers > state.active_by_class[Class::Log.index()]
+    }
+
     pub fn is_cancelling(&self) -> bool {
         self.state().cancelling
     }
