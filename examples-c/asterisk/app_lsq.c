@@ -604,10 +604,10 @@ static void popup_done(const lsq_ringing_result *r, void *user_data)
 	const lsq_lead *lead = &r->lead;
 
 	if (p->status == LSQ_OK) {
-		ast_verb(3, "LsqPopup: shown to agent %s on %s (session %s): lead %s %s%s%s [%s lookup, %u ms]\n",
+		ast_verb(3, "LsqPopup: shown to agent %s on %s (session %s): lead %s %s%s%s [lead %s, %u ms]\n",
 			ctx->agent, ctx->channel, ctx->session_id, lead->lead_id, lead->first_name,
 			*lead->last_name ? " " : "", lead->last_name,
-			lead->attempts ? "fresh" : "cached/given", (unsigned int) p->elapsed_ms);
+			lead->cached ? "from the cache" : lead->attempts ? "looked up" : "given", (unsigned int) p->elapsed_ms);
 	} else if (p->status == LSQ_NO_MATCH) {
 		ast_verb(3, "LsqPopup: no lead has the number %s: no popup for agent %s on %s (session %s)\n",
 			ctx->caller, ctx->agent, ctx->channel, ctx->session_id);
