@@ -615,7 +615,7 @@ static void popup_done(const lsq_ringing_result *r, void *user_data)
 		ast_log(LOG_WARNING, "LsqPopup: popup for agent %s on %s (session %s) was interrupted by a reload or unload while being sent: LeadSquared may or may not have shown it\n",
 			ctx->agent, ctx->channel, ctx->session_id);
 	} else if (p->status == LSQ_ERR_CANCELLED) {
-		ast_log(LOG_WARNING, "LsqPopup: popup for agent %s on %s (session %s) was dropped by a reload or unload before it could be sent (still queued after shutdown_timeout_ms)\n",
+		ast_log(LOG_WARNING, "LsqPopup: popup for agent %s on %s (session %s) was dropped by a reload or unload before it was sent (not sent within shutdown_timeout_ms: still queued, or waiting for the lead lookup)\n",
 			ctx->agent, ctx->channel, ctx->session_id);
 	} else {
 		/* result->message already says what happened; the status name is

@@ -577,7 +577,7 @@ static void popup_done(const lsq_ringing_result *r, void *user_data)
 			ctx->agent, ctx->session_id);
 	} else if (p->status == LSQ_ERR_CANCELLED) {
 		switch_log_printf(SWITCH_CHANNEL_UUID_LOG(ctx->uuid), SWITCH_LOG_WARNING,
-			"lsq_popup: popup for agent %s (session %s) was dropped by a reload or unload before it could be sent (still queued after shutdown_timeout_ms)\n",
+			"lsq_popup: popup for agent %s (session %s) was dropped by a reload or unload before it was sent (not sent within shutdown_timeout_ms: still queued, or waiting for the lead lookup)\n",
 			ctx->agent, ctx->session_id);
 	} else {
 		switch_log_printf(SWITCH_CHANNEL_UUID_LOG(ctx->uuid), SWITCH_LOG_WARNING,
