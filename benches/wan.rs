@@ -22,7 +22,9 @@
 //! with a lead lookup on a cold cache: each of the three rings comes from a
 //! different sample caller, so each needs a lookup (`GET
 //! RetrieveLeadByPhoneNumber`) and then the popup, two requests one after
-//! the other; with `warm_connections` 1 and 0. The emulator serves its
+//! the other; with `warm_connections` 1 and 0, and libcurl doing the same
+//! two requests (the ProspectID taken from the lookup's answer) with a new
+//! handle per request and with one reused handle. The emulator serves its
 //! sample data (`Config::data`).
 //!
 //! Environment: `LSQ_BENCH_ROUNDS` (default 5), `LSQ_BENCH_RTT_MS` (default
@@ -83,7 +85,7 @@ fn main() {
             libcurl(&curl, "reuse", &url, &ca)
         }),
     ];
-    let ringing: [(&str, &dyn Fn() -> [f64; 3]); 2] = [
+    let ringing: [(&str, &dyn Fn() -> [f64; 3]); 4] = [
         (
             "liblsq `agent_ringing`, lead looked up (`warm_connections=1`, default)",
             &|| liblsq_ringing(&url, &ca, 1),
@@ -92,6 +94,13 @@ fn main() {
             "liblsq `agent_ringing`, lead looked up, `warm_connections=0`",
             &|| liblsq_ringing(&url, &ca, 0),
         ),
+        (
+            "libcurl, new handle per request (two `CURL()` calls)",
+            &|| libcurl(&curl, "ring-new", &url, &ca),
+        ),
+        ("libcurl, one reused handle", &|| {
+            libcurl(&curl, "ring-reuse", &url, &ca)
+        }),
     ];
     let mut md = String::new();
     let _ = writeln!(md, "Over a {rtt} ms RTT delay proxy with TLS, the server closing connections idle for {} s; median of {rounds} rounds (min-max), in ms and round trips:\n", IDLE.as_secs());
