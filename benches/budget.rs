@@ -101,6 +101,8 @@ struct Outcome {
     legs: usize,
     on_time: usize,
     late: usize,
+    /// The latest of the late popups, past `max_age`.
+    worst_late: Duration,
     lookups: u64,
     popup_requests: u64,
     limited: u64,
@@ -119,14 +121,21 @@ impl Outcome {
 
 fn main() {
     let quick = std::env::var("LSQ_BENCH_QUICK").is_ok_and(|v| v == "1");
-    let (rates, load): (&[f64], Duration) = if quick {
-        (&[20.0, 90.0], Duration::from_secs(8))
+    let (mut rates, load): (Vec<f64>, Duration) = if quick {
+        (vec![20.0, 90.0], Duration::from_secs(8))
     } else {
         (
-            &[10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0],
+            vec![10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0],
             Duration::from_secs(30),
         )
     };
+    // LSQ_BENCH_RATES=60,120: only these points (calls per minute).
+    if let Ok(list) = std::env::var("LSQ_BENCH_RATES") {
+        rates = list
+            .split(',')
+            .map(|r| r.trim().parse().expect("LSQ_BENCH_RATES: numbers"))
+            .collect();
+    }
     let callers = sample_callers();
     println!(
         "budget benchmark: {} sample callers, K = {K} agents per call, {} s of calls per point, emulator at {}/{} s\n",
@@ -139,6 +148,12 @@ fn main() {
     let kinds = [Kind::Lsq, Kind::Naive];
     let mut table: Vec<(f64, Vec<Outcome>)> = Vec::new();
     for (p, &rate) in rates.iter().enumerate() {
+        // The seed is the point's place in the full list, so a point run
+        // alone (LSQ_BENCH_RATES) sees the same calls as in the full run.
+        let p = [10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0]
+            .iter()
+            .position(|&r| r == rate)
+            .unwrap_or(p);
         let calls = generate(rate, load, &callers, 7 + p as u64);
         // The four runs of a point at once, each against its own emulator
         // (its own budget): the requests are few, the wall time is not.
@@ -156,13 +171,14 @@ fn main() {
         for (i, o) in outcomes.iter().enumerate() {
             let (d, k) = (delays[i / 2], kinds[i % 2]);
             println!(
-                "{rate:>5.0} calls/min  {:<6} {:>4} ms: {:>3}/{:<3} popups in time ({:>5.1}%), {} late; {} lookups, {} popup requests, {} rate-limited answers; call logs {}/{}",
+                "{rate:>5.0} calls/min  {:<6} {:>4} ms: {:>3}/{:<3} popups in time ({:>5.1}%), {} late (at most {} ms past max_age); {} lookups, {} popup requests, {} rate-limited answers; call logs {}/{}",
                 k.name(),
                 d.as_millis(),
                 o.on_time,
                 o.legs,
                 o.share() * 100.0,
                 o.late,
+                o.worst_late.as_millis(),
                 o.lookups,
                 o.popup_requests,
                 o.limited,
@@ -405,7 +421,7 @@ fn run_calls(kind: Kind, delay: Duration, calls: &[Call]) -> Outcome {
 /// `max_age` of their leg's ring.
 fn count(emu: &Emulator, rung: &HashMap<(String, String), Instant>, calls: usize) -> Outcome {
     let mut seen = HashSet::new();
-    let (mut on_time, mut late) = (0, 0);
+    let (mut on_time, mut late, mut worst_late) = (0, 0, Duration::ZERO);
     for r in emu.requests_for(Endpoint::Popup) {
         if r.status != 200 {
             continue;
@@ -424,16 +440,19 @@ fn count(emu: &Emulator, rung: &HashMap<(String, String), Instant>, calls: usize
         if !seen.insert(key) {
             continue;
         }
-        if r.arrived.saturating_duration_since(rang) <= MAX_AGE {
+        let after = r.arrived.saturating_duration_since(rang);
+        if after <= MAX_AGE {
             on_time += 1;
         } else {
             late += 1;
+            worst_late = worst_late.max(after - MAX_AGE);
         }
     }
     Outcome {
         legs: rung.len(),
         on_time,
         late,
+        worst_late,
         lookups: emu.count_for(Endpoint::LeadByPhone),
         popup_requests: emu.count_for(Endpoint::Popup),
         limited: emu.count_with_status(429),
