@@ -18,6 +18,15 @@
 //! handle (`benches/c/curl_wan.c`). Medians over the rounds, in ms and in
 //! round trips. Also printed as Markdown to target/bench/wan.md.
 //!
+//! Then the same three moments for `agent_ringing` (`lsq_agent_ringing`)
+//! with a lead lookup on a cold cache: each of the three rings comes from a
+//! different sample caller, so each needs a lookup (`GET
+//! RetrieveLeadByPhoneNumber`) and then the popup, two requests one after
+//! the other; with `warm_connections` 1 and 0, and libcurl doing the same
+//! two requests (the ProspectID taken from the lookup's answer) with a new
+//! handle per request and with one reused handle. The emulator serves its
+//! sample data (`Config::data`).
+//!
 //! Environment: `LSQ_BENCH_ROUNDS` (default 5), `LSQ_BENCH_RTT_MS` (default
 //! 50), `CC`. Needs libcurl's headers (`apt-get install libcurl4-openssl-dev`).
 
@@ -31,7 +40,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lsq::{Client, Options};
-use lsq_emulator::{Config, Emulator, TlsIdentity, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use lsq_emulator::{Config, Data, Emulator, TlsIdentity, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
 const WAIT: Duration = Duration::from_secs(1);
 const GAP: Duration = Duration::from_secs(4);
@@ -51,6 +60,7 @@ fn main() {
         tls: Some(id),
         idle_timeout: Some(IDLE),
         log_limit: Some(100),
+        data: Data::sample(),
         ..Config::default()
     })
     .expect("emulator");
@@ -75,9 +85,45 @@ fn main() {
             libcurl(&curl, "reuse", &url, &ca)
         }),
     ];
+    let ringing: [(&str, &dyn Fn() -> [f64; 3]); 4] = [
+        (
+            "liblsq `agent_ringing`, lead looked up (`warm_connections=1`, default)",
+            &|| liblsq_ringing(&url, &ca, 1),
+        ),
+        (
+            "liblsq `agent_ringing`, lead looked up, `warm_connections=0`",
+            &|| liblsq_ringing(&url, &ca, 0),
+        ),
+        (
+            "libcurl, new handle per request (two `CURL()` calls)",
+            &|| libcurl(&curl, "ring-new", &url, &ca),
+        ),
+        ("libcurl, one reused handle", &|| {
+            libcurl(&curl, "ring-reuse", &url, &ca)
+        }),
+    ];
+    let mut md = String::new();
+    let _ = writeln!(md, "Over a {rtt} ms RTT delay proxy with TLS, the server closing connections idle for {} s; median of {rounds} rounds (min-max), in ms and round trips:\n", IDLE.as_secs());
+    let _ = writeln!(
+        md,
+        "| client | first popup, 1 s after start-up | warm | after 4 quiet seconds |"
+    );
+    table(&mut md, &clients, rounds, rtt);
+    let _ = writeln!(md, "\n`agent_ringing` with a lead lookup, cold cache (a new caller each time: lookup, then popup):\n");
+    let _ = writeln!(
+        md,
+        "| client | first ringing, 1 s after start-up | warm connection | after 4 quiet seconds |"
+    );
+    table(&mut md, &ringing, rounds, rtt);
+    println!("\n{md}");
+    std::fs::write(out.join("wan.md"), &md).unwrap();
+}
+
+/// Runs every client `rounds` times (rotating who goes first, so drift hits
+/// every client alike) and appends a row of medians per client to `md`.
+fn table(md: &mut String, clients: &[(&str, &dyn Fn() -> [f64; 3])], rounds: usize, rtt: u64) {
     let mut runs: Vec<Vec<[f64; 3]>> = vec![Vec::new(); clients.len()];
     for round in 0..rounds {
-        // Rotate who goes first, so drift hits every client alike.
         for k in 0..clients.len() {
             let i = (k + round) % clients.len();
             let r = clients[i].1();
@@ -88,12 +134,6 @@ fn main() {
             runs[i].push(r);
         }
     }
-    let mut md = String::new();
-    let _ = writeln!(md, "Over a {rtt} ms RTT delay proxy with TLS, the server closing connections idle for {} s; median of {rounds} rounds (min-max), in ms and round trips:\n", IDLE.as_secs());
-    let _ = writeln!(
-        md,
-        "| client | first popup, 1 s after start-up | warm | after 4 quiet seconds |"
-    );
     let _ = writeln!(md, "| --- | ---: | ---: | ---: |");
     for (i, (name, _)) in clients.iter().enumerate() {
         let cell = |k: usize| {
@@ -109,8 +149,6 @@ fn main() {
         };
         let _ = writeln!(md, "| {name} | {} | {} | {} |", cell(0), cell(1), cell(2));
     }
-    println!("\n{md}");
-    std::fs::write(out.join("wan.md"), &md).unwrap();
 }
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
@@ -152,6 +190,49 @@ fn liblsq(url: &str, ca: &Path, warm: usize) -> [f64; 3] {
     let warm = popup("warm");
     thread::sleep(GAP);
     let idle = popup("idle");
+    [first, warm, idle]
+}
+
+/// Three sample callers (numbers of different sample leads), one per
+/// moment, so every ringing looks its lead up.
+const CALLERS: [&str; 3] = ["+91-8611795988", "+91 98450 12345", "+91-7003012345"];
+
+/// As [`liblsq`], with `agent_ringing` from a new caller each time: a
+/// lookup (cold cache), then the popup.
+fn liblsq_ringing(url: &str, ca: &Path, warm: usize) -> [f64; 3] {
+    let mut o = Options::default();
+    for (k, v) in [
+        ("proxy", "none"),
+        ("rate_limit", "0"),
+        ("default_country_code", "91"),
+        ("ca_file", ca.to_str().unwrap()),
+        ("warm_connections", &warm.to_string()),
+    ] {
+        o.set(k, v).unwrap();
+    }
+    let client = Client::new(url, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, o).unwrap();
+    thread::sleep(WAIT);
+    let ring = |i: usize| {
+        let r = lsq::Ringing {
+            caller_number: CALLERS[i],
+            agent_number: "+91-8971373363",
+            display_number: "+91-8611795989",
+            direction: lsq::Direction::Inbound,
+            call_session_id: ["start", "warm", "idle"][i],
+            user: "a484b8fc-0425-48f6-abf8-15af4cb65137",
+            lead_id: None,
+            tag: None,
+        };
+        let t = Instant::now();
+        let r = client.agent_ringing(&r);
+        assert!(r.popup.outcome.is_ok(), "{:?}", r.popup.outcome);
+        assert!(!r.lead.cached && r.lead.attempts == 1, "{:?}", r.lead);
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let first = ring(0);
+    let warm = ring(1);
+    thread::sleep(GAP);
+    let idle = ring(2);
     [first, warm, idle]
 }
 
