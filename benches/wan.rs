@@ -27,8 +27,8 @@
 //! handle per request and with one reused handle. The emulator serves its
 //! sample data (`Config::data`).
 //!
-//! Environment: `LSQ_BENCH_ROUNDS` (default 5), `LSQ_BENCH_RTT_MS` (default
-//! 50), `CC`. Needs libcurl's headers (`apt-get install libcurl4-openssl-dev`).
+//! Environment: `LSQ_BENCH_ROUNDS` (default 5; 1 with `LSQ_BENCH_QUICK=1`,
+//! a smoke run of about a minute), `LSQ_BENCH_RTT_MS` (default 50), `CC`. Needs libcurl's headers (`apt-get install libcurl4-openssl-dev`).
 
 #[path = "support/delay.rs"]
 mod delay;
@@ -47,7 +47,8 @@ const GAP: Duration = Duration::from_secs(4);
 const IDLE: Duration = Duration::from_secs(1);
 
 fn main() {
-    let rounds: usize = env_or("LSQ_BENCH_ROUNDS", 5);
+    let quick = std::env::var("LSQ_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let rounds: usize = env_or("LSQ_BENCH_ROUNDS", if quick { 1 } else { 5 });
     let rtt: u64 = env_or("LSQ_BENCH_RTT_MS", 50);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/bench");
