@@ -456,3 +456,31 @@ fn keys_never_appear_in_lookup_messages_or_logs() {
     );
     assert_no_key("lookup messages and logs", &all);
 }
+
+/// A lookup whose answer comes after the call's max_age: the popup is not
+/// sent late (it ends Expired). The budget benchmark found popups sent up
+/// to one server latency late before the gate checked every waiter's deadline.
+#[test]
+fn a_popup_is_never_sent_after_a_slow_lookup_passed_max_age() {
+    let emu = emulator(Config {
+        data: Data::sample(),
+        delay: Duration::from_millis(1500),
+        ..Config::default()
+    });
+    let c = client(
+        &emu,
+        &[("default_country_code", "91"), ("max_age_ms", "1000")],
+    );
+    let r = c.agent_ringing(&ringing("too-slow", PRIYA));
+    assert_eq!(
+        r.lead.outcome.as_ref().map(|f| f.lead.lead_id.as_str()),
+        Ok(ANANYA)
+    );
+    assert_eq!(
+        r.popup.error_kind(),
+        Some(ErrorKind::Expired),
+        "{:?}",
+        r.popup.outcome
+    );
+    assert_eq!(emu.count_for(Endpoint::Popup), 0, "a popup was sent late");
+}

@@ -74,6 +74,13 @@ impl Gate {
                 break Err(Denied::Cancelled);
             }
             let mut now = Instant::now();
+            // Whoever waited past its deadline leaves, whatever its place:
+            // a waiter that becomes first after its deadline must not take
+            // the slot (that sent popups late, by about one server latency,
+            // under the budget benchmark's load).
+            if now > deadline {
+                break Err(Denied::TooLate);
+            }
             let wake_at = if waiting.first() == Some(&me) && shared.more_urgent_queued(class) {
                 // A more urgent job waits for a worker, about to ask for a
                 // slot: leave the slot to it (a worker is free or freeing).
@@ -103,6 +110,9 @@ impl Gate {
                         Err(_) => now = Instant::now(),
                     }
                 }
+                if now > deadline {
+                    break Err(Denied::TooLate);
+                }
                 let mut limiter = shared.limiter();
                 let at = limiter.earliest(now);
                 if at <= now {
@@ -115,8 +125,6 @@ impl Gate {
                     break Err(Denied::TooLate);
                 }
                 at
-            } else if now >= deadline {
-                break Err(Denied::TooLate);
             } else {
                 deadline
             };
