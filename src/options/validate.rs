@@ -254,6 +254,16 @@ mod tests {
             ),
             (
                 Options {
+                    number_plan: crate::phone::NumberPlan {
+                        international_prefix: "0".into(),
+                        ..Default::default()
+                    },
+                    ..Options::default()
+                },
+                "international_prefix",
+            ),
+            (
+                Options {
                     warm_connections: 3,
                     ..Options::default()
                 },

@@ -102,10 +102,10 @@ impl NumberPlan {
     ///   a typo (`091`, `12`) is caught when the client is made and not when
     ///   the first lead is created with a wrong number.
     /// - `trunk_prefix`, `international_prefix`: empty or 1 to
-    ///   [`MAX_PREFIX_DIGITS`] ASCII digits, and not the same non-empty
-    ///   prefix (a number starting with it would be both national and
-    ///   international).
-    pub fn validate(&self) -> Result<(), Error> {
+    ///   [`MAX_PREFIX_DIGITS`] ASCII digits ([`NumberPlan::validate`] adds
+    ///   that they are not the same non-empty prefix: a number starting
+    ///   with it would be both national and international).
+    pub fn check_fields(&self) -> Result<(), Error> {
         let cc = self.default_country_code.as_str();
         if !cc.is_empty() {
             if cc.len() > 3 || !all_ascii_digits(cc) {
@@ -134,6 +134,13 @@ impl NumberPlan {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// [`NumberPlan::check_fields`], then the rule between two of them:
+    /// a non-empty trunk prefix differs from the international prefix.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.check_fields()?;
         if !self.trunk_prefix.is_empty() && self.trunk_prefix == self.international_prefix {
             return Err(Error::invalid(format!(
                 "international_prefix: must differ from trunk_prefix (both are {:?})",
