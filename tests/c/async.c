@@ -48,7 +48,8 @@ static void *submitter(void *arg)
 
 static void exactly_once_from_16_threads(void)
 {
-    static const char *const settings[] = {"rate_limit", "0", "queue_capacity", "4096", "workers", "4", NULL};
+    static const char *const settings[] = {"rate_limit", "0", "queue_capacity", "4096", "workers", "4",
+                                           "max_in_flight", "4", NULL};
     pthread_t threads[THREADS];
     lsq_stats st;
     int i;

@@ -37,7 +37,9 @@ static double now_ms(void)
 
 int main(void)
 {
-    static const char *const settings[] = {"shutdown_timeout_ms", "1500", "rate_limit", "0", NULL};
+    /* Two in flight at most, so most popups are still queued when the grace ends. */
+    static const char *const settings[] = {"shutdown_timeout_ms", "1500", "rate_limit", "0",
+                                           "max_in_flight", "2", NULL};
     lsq_client *c = test_client(settings);
     double start, took;
     int i;
