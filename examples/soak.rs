@@ -70,6 +70,9 @@ fn main() {
         ("rate_limit", "0"),
         ("proxy", "none"),
         ("workers", "4"),
+        // A fixed pool: RSS then measures what each popup leaves behind, not
+        // the malloc arenas of threads started and ended under bursts.
+        ("max_in_flight", "4"),
         ("queue_capacity", "4096"),
         ("max_retries", "1"),
         ("timeout_ms", "2000"),
