@@ -4,11 +4,11 @@
 use std::ffi::{c_char, c_void};
 
 use super::callbacks::completion;
-use super::pointers::{try_mut, try_opt_str, try_ref, try_str};
+use super::pointers::{read_direction, try_mut, try_opt_str, try_ref, try_str};
 use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
 use super::types::{lsq_client, lsq_result};
 use crate::report::Report;
-use crate::{CallLog, CallStatus, Direction, Error};
+use crate::{CallLog, CallStatus, Error};
 
 /// `lsq_call_log.status`: the call was answered ("Answered").
 pub const LSQ_CALL_ANSWERED: u32 = 0;
@@ -68,12 +68,7 @@ unsafe fn read_call_log<'a>(l: &'a lsq_call_log) -> Result<CallLog<'a>, Error> {
         source_number: unsafe { try_str(l.source_number, "source_number") }?,
         destination_number: unsafe { try_str(l.destination_number, "destination_number") }?,
         display_number: unsafe { try_str(l.display_number, "display_number") }?,
-        direction: Direction::from_code(l.direction).ok_or_else(|| {
-            Error::invalid(format!(
-                "direction: {} is not LSQ_INBOUND (0) or LSQ_OUTBOUND (1)",
-                l.direction
-            ))
-        })?,
+        direction: read_direction(l.direction)?,
         call_session_id: unsafe { try_str(l.call_session_id, "call_session_id") }?,
         status: CallStatus::from_code(l.status).ok_or_else(|| {
             Error::invalid(format!(

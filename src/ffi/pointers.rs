@@ -70,6 +70,16 @@ pub(crate) fn copy_to_buffer<const N: usize>(buffer: &mut [c_char; N], text: &st
     buffer[end] = 0;
 }
 
+/// A C `direction` (any integer may arrive): `LSQ_INBOUND` or
+/// `LSQ_OUTBOUND`, else refused naming the field and the value.
+pub(crate) fn read_direction(code: u32) -> Result<crate::Direction, Error> {
+    crate::Direction::from_code(code).ok_or_else(|| {
+        Error::invalid(format!(
+            "direction: {code} is not LSQ_INBOUND (0) or LSQ_OUTBOUND (1)"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

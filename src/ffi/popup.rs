@@ -4,10 +4,10 @@ use std::ffi::c_void;
 use std::time::Duration;
 
 use super::callbacks::completion;
-use super::pointers::{try_opt_str, try_ref, try_str};
+use super::pointers::{read_direction, try_opt_str, try_ref, try_str};
 use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
 use super::types::{lsq_client, lsq_popup, lsq_popup_callback, lsq_result};
-use crate::{Direction, Error, Popup, Report};
+use crate::{Error, Popup, Report};
 
 /// Reads a C popup, checking every pointer and the direction; the core
 /// then applies the contract's field rules.
@@ -20,12 +20,7 @@ unsafe fn read_popup<'a>(p: &'a lsq_popup) -> Result<Popup<'a>, Error> {
         source_number: unsafe { try_str(p.source_number, "source_number") }?,
         destination_number: unsafe { try_str(p.destination_number, "destination_number") }?,
         display_number: unsafe { try_str(p.display_number, "display_number") }?,
-        direction: Direction::from_code(p.direction).ok_or_else(|| {
-            Error::invalid(format!(
-                "direction: {} is not LSQ_INBOUND (0) or LSQ_OUTBOUND (1)",
-                p.direction
-            ))
-        })?,
+        direction: read_direction(p.direction)?,
         call_session_id: unsafe { try_str(p.call_session_id, "call_session_id") }?,
         lead_id: unsafe { try_str(p.lead_id, "lead_id") }?,
         user_id: unsafe { try_str(p.user_id, "user_id") }?,

@@ -5,11 +5,11 @@ use std::ffi::{c_char, c_void};
 
 use super::callbacks::completion;
 use super::lead::lsq_lead;
-use super::pointers::{try_opt_str, try_ref, try_str};
+use super::pointers::{read_direction, try_opt_str, try_ref, try_str};
 use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
 use super::types::{lsq_client, lsq_result};
 use crate::report::{LeadReport, Report, RingingReport};
-use crate::{Direction, Error, Ringing};
+use crate::{Error, Ringing};
 
 /// An agent's phone ringing for a call, filled by the caller. Strings are
 /// NUL-terminated UTF-8 with no control characters, at most 256 bytes;
@@ -75,12 +75,7 @@ unsafe fn read_ringing<'a>(r: &'a lsq_ringing) -> Result<Ringing<'a>, Error> {
         caller_number: unsafe { try_str(r.caller_number, "caller_number") }?,
         agent_number: unsafe { try_str(r.agent_number, "agent_number") }?,
         display_number: unsafe { try_str(r.display_number, "display_number") }?,
-        direction: Direction::from_code(r.direction).ok_or_else(|| {
-            Error::invalid(format!(
-                "direction: {} is not LSQ_INBOUND (0) or LSQ_OUTBOUND (1)",
-                r.direction
-            ))
-        })?,
+        direction: read_direction(r.direction)?,
         call_session_id: unsafe { try_str(r.call_session_id, "call_session_id") }?,
         user: unsafe { try_str(r.user, "user") }?,
         lead_id: unsafe { try_opt_str(r.lead_id, "lead_id") }?,
