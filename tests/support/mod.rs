@@ -69,13 +69,20 @@ pub enum Link {
 /// Each program is compiled once per test process, even when several tests
 /// run it at once (rewriting a running executable fails with ETXTBSY).
 pub fn compile_c(name: &str, link: Link) -> PathBuf {
-    static COMPILED: Mutex<Vec<(String, Link, PathBuf)>> = Mutex::new(Vec::new());
+    compile_source(&root().join("tests/c").join(format!("{name}.c")), link)
+}
+
+/// [`compile_c`] for any C (`.c`, -std=c99) or C++ (`.cpp`, $CXX, -std=c++17)
+/// source, such as the programs in examples-c/, with the same warnings,
+/// include path and link.
+pub fn compile_source(source: &Path, link: Link) -> PathBuf {
+    static COMPILED: Mutex<Vec<(PathBuf, Link, PathBuf)>> = Mutex::new(Vec::new());
     let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, _, exe)) = compiled.iter().find(|(n, l, _)| n == name && *l == link) {
+    if let Some((_, _, exe)) = compiled.iter().find(|(s, l, _)| s == source && *l == link) {
         return exe.clone();
     }
-    let exe = compile_c_now(name, link);
-    compiled.push((name.to_string(), link, exe.clone()));
+    let exe = compile_c_now(source, link);
+    compiled.push((source.to_path_buf(), link, exe.clone()));
     exe
 }
 
@@ -104,7 +111,12 @@ fn build_c_libraries() {
     });
 }
 
-fn compile_c_now(name: &str, link: Link) -> PathBuf {
+fn compile_c_now(source: &Path, link: Link) -> PathBuf {
+    let name = source
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cpp = source.extension().is_some_and(|e| e == "cpp");
     build_c_libraries();
     let out_dir = artifacts_dir().join("c-tests");
     std::fs::create_dir_all(&out_dir).expect("c-tests dir");
@@ -115,27 +127,23 @@ fn compile_c_now(name: &str, link: Link) -> PathBuf {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_default();
     let exe = out_dir.join(format!("{name}-{link:?}-{binary}").to_lowercase());
-    let source = root().join("tests/c").join(format!("{name}.c"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let cc = if cpp {
+        std::env::var("CXX").unwrap_or_else(|_| "c++".into())
+    } else {
+        std::env::var("CC").unwrap_or_else(|_| "cc".into())
+    };
     let mut cmd = Command::new(&cc);
-    cmd.args([
-        "-std=c99",
-        "-Wall",
-        "-Wextra",
-        "-Wpedantic",
-        "-Werror",
-        "-g",
-        "-O1",
-    ])
-    .arg("-D_POSIX_C_SOURCE=200809L")
-    .arg("-I")
-    .arg(root().join("include"))
-    .arg("-I")
-    .arg(root().join("tests/c"));
+    cmd.arg(if cpp { "-std=c++17" } else { "-std=c99" });
+    cmd.args(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g", "-O1"])
+        .arg("-D_POSIX_C_SOURCE=200809L")
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(root().join("tests/c"));
     if let Ok(extra) = std::env::var("LSQ_TEST_CFLAGS") {
         cmd.args(extra.split_whitespace());
     }
-    cmd.arg(&source).arg("-o").arg(&exe);
+    cmd.arg(source).arg("-o").arg(&exe);
     match link {
         Link::Static => {
             cmd.arg(artifacts_dir().join("liblsq.a"));
@@ -163,7 +171,8 @@ fn compile_c_now(name: &str, link: Link) -> PathBuf {
     let output = cmd.output().unwrap_or_else(|e| panic!("running {cc}: {e}"));
     assert!(
         output.status.success(),
-        "compiling {name}.c failed:\n{}",
+        "compiling {} failed:\n{}",
+        source.display(),
         String::from_utf8_lossy(&output.stderr)
     );
     exe

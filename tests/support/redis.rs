@@ -18,10 +18,11 @@ pub struct RedisServer {
     child: Option<Child>,
 }
 
-/// Whether `redis-server` can be run here. Without it the Redis tests are
-/// skipped with a notice, so the README's test command works on a machine
-/// without it; `.ci/run` installs it and sets `LSQ_REQUIRE_REDIS=1`, which
-/// turns a missing server into a failure.
+/// Whether `redis-server` can be run here. A missing server fails the test
+/// with the install command: `cargo test` never reports a Redis test as
+/// passed when it did not run. `LSQ_SKIP_REDIS=1` opts out on purpose: the
+/// test then returns early and says so on the real stderr (written past the
+/// test harness's capture, so the notice shows in the summary a user sees).
 pub fn available() -> bool {
     let found = Command::new("redis-server")
         .arg("--version")
@@ -31,10 +32,15 @@ pub fn available() -> bool {
         .is_ok_and(|s| s.success());
     if !found {
         assert!(
-            std::env::var("LSQ_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "redis-server is not installed (apt-get install redis-server)"
+            std::env::var("LSQ_SKIP_REDIS").as_deref() == Ok("1"),
+            "redis-server is not installed: install it (apt-get install redis-server) \
+             or skip the Redis tests on purpose with LSQ_SKIP_REDIS=1"
         );
-        eprintln!("skipped: redis-server is not installed (apt-get install redis-server)");
+        // Not eprintln!: the harness captures that and shows it only on failure.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (LSQ_SKIP_REDIS=1): a Redis test did not run: redis-server is not installed"
+        );
     }
     found
 }
