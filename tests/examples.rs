@@ -80,6 +80,9 @@ fn connector_c_fails_when_the_call_fails() {
         .concat(),
         Duration::from_secs(60),
     );
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let _ = std::fs::remove_file(format!("{outbox_str}{suffix}"));
+    }
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
 }

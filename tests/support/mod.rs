@@ -86,6 +86,33 @@ pub fn compile_source(source: &Path, link: Link) -> PathBuf {
     exe
 }
 
+/// The warnings every C and C++ program of the project compiles with.
+pub const WARNINGS: [&str; 4] = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+
+/// Compiles (-c, no link) the C99 translation unit `source` with
+/// [`WARNINGS`] against include/lsq.h; returns the compiler's diagnostics
+/// on failure.
+pub fn check_c_compiles(source: &Path) -> Result<(), String> {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let output = Command::new(&cc)
+        .arg("-std=c99")
+        .args(WARNINGS)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-c")
+        .arg(source)
+        .arg("-o")
+        .arg(source.with_extension("o"))
+        .output()
+        .unwrap_or_else(|e| panic!("running {cc}: {e}"));
+    let _ = std::fs::remove_file(source.with_extension("o"));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
 /// `cargo test` builds the library only as an rlib for the Rust tests; the C
 /// programs need liblsq.a and liblsq.so of the same sources and profile, so
 /// build them once per test process (incremental, usually instant).
