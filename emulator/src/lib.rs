@@ -72,7 +72,7 @@
 //!
 //! let emu = Emulator::start(Config::default()).unwrap();
 //! emu.push_fault(Fault::status(503));
-//! let body = r#"{"SourceNumber":"1","DestinationNumber":"2","DisplayNumber":"3","Direction":"Inbound","CallSessionId":"c","LeadId":"l","UserId":"u"}"#;
+//! let body = r#"{"SourceNumber":"1","DestinationNumber":"2","DisplayNumber":"3","Direction":"Inbound","CallSessionId":"c","LeadId":"f5c7e023-653c-11e7-b25c-023cca4497b9","UserId":"dd908e91-c5c9-11e5-8de3-22000aa5088d"}"#;
 //! let mut s = std::net::TcpStream::connect(emu.addr()).unwrap();
 //! write!(
 //!     s,

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::is_phone_text;
 use crate::answer::{self, Answer};
-use crate::check::{invalid, json_body, Rejection};
+use crate::check::{invalid, is_guid, json_body, Rejection};
 use crate::http::Request;
 
 /// Required body names, all JSON strings.
@@ -42,7 +43,10 @@ impl Popup {
 }
 
 /// 400 unless the Content-Type is `application/json` (parameters allowed) and the body is a
-/// JSON object with exactly the documented names and types.
+/// JSON object with exactly the documented names and types, and values LogCall would accept
+/// (the same rules, so the emulator is as strict as `c-api.md` says LeadSquared is): the three
+/// numbers phone text, CallSessionId not empty, Direction `Inbound`/`Outbound`, LeadId and
+/// UserId GUIDs.
 pub(crate) fn parse(req: &Request) -> Result<Popup, Rejection> {
     let Value::Object(obj) = json_body(req)? else {
         return Err(invalid("The request body must be a JSON object."));
@@ -62,6 +66,21 @@ pub(crate) fn parse(req: &Request) -> Result<Popup, Rejection> {
     for name in OPTIONAL {
         if obj.get(name).is_some_and(|v| !v.is_string()) {
             return Err(invalid(format!("Parameter '{name}' must be a string.")));
+        }
+    }
+    for name in ["SourceNumber", "DestinationNumber", "DisplayNumber"] {
+        if !is_phone_text(text(&obj, name)) {
+            return Err(invalid(format!(
+                "Parameter '{name}' is not a phone number."
+            )));
+        }
+    }
+    if text(&obj, "CallSessionId").is_empty() {
+        return Err(invalid("Parameter 'CallSessionId' must not be empty."));
+    }
+    for name in ["LeadId", "UserId"] {
+        if !is_guid(text(&obj, name)) {
+            return Err(invalid(format!("Parameter '{name}' must be a GUID.")));
         }
     }
     let direction = text(&obj, "Direction");
@@ -112,7 +131,7 @@ mod tests {
     #[test]
     fn body_rules() {
         let ct = [("Content-Type", "Application/JSON; charset=utf-8")];
-        let ok = r#"{"SourceNumber":"1","DestinationNumber":"2","DisplayNumber":"3","Direction":"Outbound","CallSessionId":"c","LeadId":"l","UserId":"u"}"#;
+        let ok = r#"{"SourceNumber":"+91-8611795988","DestinationNumber":"1001","DisplayNumber":"+91-8611795989","Direction":"Outbound","CallSessionId":"c","LeadId":"f5c7e023-653c-11e7-b25c-023cca4497b9","UserId":"dd908e91-c5c9-11e5-8de3-22000aa5088d"}"#;
         assert_eq!(parse(&req(&ct, ok)).unwrap().direction, "Outbound");
         let with_tag = ok.replace("}", r#","Tag":"t"}"#);
         assert!(parse(&req(&ct, &with_tag)).is_ok());
@@ -121,7 +140,11 @@ mod tests {
         assert!(parse(&req(&[("Content-Type", "text/plain")], ok)).is_err());
         assert!(parse(&req(&[], ok)).is_err());
         assert!(parse(&req(&ct, &ok.replace("Outbound", "outbound"))).is_err());
-        assert!(parse(&req(&ct, &ok.replace("\"l\"", "5"))).is_err());
+        assert!(parse(&req(
+            &ct,
+            &ok.replace("\"f5c7e023-653c-11e7-b25c-023cca4497b9\"", "5")
+        ))
+        .is_err());
         assert!(parse(&req(&ct, "[]")).is_err());
     }
 }
