@@ -12,9 +12,29 @@ pub(crate) fn digits(s: &str) -> String {
 pub const MIN_SUFFIX_DIGITS: usize = 7;
 
 /// Whether a lookup of `query` (digits) finds a lead stored with `stored` (digits): equal, or
-/// one ends with the other and the shorter has at least [`MIN_SUFFIX_DIGITS`] digits.
+/// one ends with the other and the shorter has at least [`MIN_SUFFIX_DIGITS`] digits; a number
+/// stored in national format with a trunk prefix (`07700 900123`: one `0`, not the `00` of an
+/// international prefix) also matches by the digits after that `0`, so the international
+/// `447700900123` finds it.
+///
+/// Inferred: LeadSquared documents only that a number may be passed "with or without the
+/// country code"; leads imported in national format are common, and a query with the country
+/// code matching the national form (trunk `0` dropped, as ITU-T E.164 forms the international
+/// number) is what "with or without" means for them.
 pub(crate) fn matches(stored: &str, query: &str) -> bool {
     if stored.is_empty() || query.is_empty() {
+        return false;
+    }
+    if let Some(national) = stored.strip_prefix('0').filter(|n| !n.starts_with('0')) {
+        if suffix_match(national, query) {
+            return true;
+        }
+    }
+    suffix_match(stored, query)
+}
+
+fn suffix_match(stored: &str, query: &str) -> bool {
+    if stored.is_empty() {
         return false;
     }
     if stored == query {
@@ -61,6 +81,13 @@ mod tests {
         assert!(!matches("918611795988", "918611795989"));
         assert!(!matches("", ""));
         assert!(matches("1234", "1234"));
+        // National format with a trunk 0, found by the international number.
+        assert!(matches("07700900123", "447700900123"));
+        assert!(matches("07700900123", "7700900123"));
+        assert!(matches("07700900123", "07700900123"));
+        assert!(!matches("07700900123", "447700900124"));
+        // "00" is an international prefix, not a trunk 0.
+        assert!(!matches("0044770090", "1144770090"));
     }
 
     #[test]
