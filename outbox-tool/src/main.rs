@@ -173,7 +173,10 @@ fn record_json(r: &Record) -> Value {
         "next_try_at_ms": r.next_try_at,
         "last_status": r.last_status,
         "last_reason": r.last_reason,
-        "payload": r.payload,
+        // The LogCall body as an object, as it is sent; a payload that is not JSON (it never
+        // should be) is shown as the string it is rather than lost.
+        "payload": serde_json::from_str::<Value>(&r.payload)
+            .unwrap_or_else(|_| Value::String(r.payload.clone())),
     })
 }
 
@@ -239,9 +242,20 @@ fn print_stats(path: &str, s: &Stats, now: i64) {
         let hist: Vec<String> = s
             .pending_attempts
             .iter()
-            .map(|(a, n)| format!("{n} with {a}"))
+            .map(|(a, n)| {
+                let logs = if *n == 1 {
+                    "1 log has".to_string()
+                } else {
+                    format!("{n} logs have")
+                };
+                match a {
+                    0 => format!("{logs} not failed yet"),
+                    1 => format!("{logs} failed once"),
+                    _ => format!("{logs} failed {a} times"),
+                }
+            })
             .collect();
-        println!("pending logs by failed attempts: {}", hist.join(", "));
+        println!("pending logs: {}", hist.join(", "));
     }
     println!("failed attempts of stored logs: {}", s.total_attempts);
 }

@@ -134,6 +134,11 @@ fn list_and_stats_in_json() {
     assert_eq!(v["records"][1]["id"], b);
     assert_eq!(v["records"][1]["state"], "dead");
     assert_eq!(v["records"][1]["call_session_id"], "1700000000.2");
+    // The LogCall body as a JSON object, not a string holding JSON.
+    assert_eq!(
+        v["records"][0]["payload"]["CallSessionId"], "1700000000.1",
+        "{v}"
+    );
 
     let out = tool(&[&path, "stats", "--json"]);
     assert_eq!(out.status.code(), Some(0));
@@ -158,7 +163,7 @@ fn stats_for_people() {
     );
     assert!(text.contains("dead: 1"), "{text}");
     assert!(
-        text.contains("pending logs by failed attempts: 1 with 0, 1 with 1"),
+        text.contains("pending logs: 1 log has not failed yet, 1 log has failed once"),
         "{text}"
     );
     assert!(text.contains("bytes on disk"), "{text}");
