@@ -49,6 +49,7 @@ pub(crate) fn classify<T>(
     parse: impl FnOnce(u16, &[u8]) -> Result<T, Error>,
 ) -> Verdict<T> {
     let status = answer.status;
+    let answer_host = std::sync::Arc::clone(&answer.host);
     if (200..300).contains(&status) {
         let body = match answer.body {
             Ok(body) => body,
@@ -86,11 +87,18 @@ pub(crate) fn classify<T>(
             ErrorKind::BadRequest,
             "HTTP 400 Bad Request: the server refused the request".to_string(),
         ),
-        401 => (
-            ErrorKind::Unauthorized,
-            "HTTP 401 Unauthorized: check the access key, the secret key and the regional host"
-                .to_string(),
-        ),
+        // The host is named (as connect failures name it): a 401 is as
+        // often the wrong regional host as wrong keys.
+        401 => {
+            let host = &answer_host;
+            return Verdict::Final(Error::new(
+                ErrorKind::Unauthorized,
+                match &server_says {
+                    Some(says) => format!("HTTP 401 Unauthorized from {host}: {says}"),
+                    None => format!("HTTP 401 Unauthorized from {host}: check the access key, the secret key and the regional host"),
+                },
+            ));
+        }
         404 => (
             ErrorKind::NotFound,
             "HTTP 404 Not Found: check the host (the API path is fixed)".to_string(),
@@ -175,6 +183,7 @@ pub fn fuzz_judge(status: u16, body: &[u8], retry_after: Option<&str>) -> bool {
         status,
         body: Ok(body.to_vec()),
         retry_after: retry_after.map(str::to_string),
+        host: "fuzz.invalid:443".into(),
     };
     matches!(
         classify(answer, crate::api::popup::parse_success),
@@ -191,6 +200,7 @@ mod tests {
             status,
             body: Ok(body.as_bytes().to_vec()),
             retry_after: retry_after.map(str::to_string),
+            host: "api.example:443".into(),
         }
     }
 
@@ -237,6 +247,19 @@ mod tests {
                 assert!(msg.ends_with(": Lead not found"));
             }
         }
+    }
+
+    #[test]
+    fn a_401_names_the_host_that_refused_the_keys() {
+        let (kind, msg) = final_kind(judge(answer(401, "", None)));
+        assert_eq!(kind, ErrorKind::Unauthorized);
+        assert!(msg.contains("from api.example:443"), "{msg}");
+        let says = r#"{"Status":"Error","ExceptionMessage":"Invalid access key"}"#;
+        let (_, msg) = final_kind(judge(answer(401, says, None)));
+        assert_eq!(
+            msg,
+            "HTTP 401 Unauthorized from api.example:443: Invalid access key"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`errors`](super::errors), with reasons that never carry the URL.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use ureq::http::header::{HeaderValue, CONTENT_TYPE};
 use ureq::tls::TlsConfig;
@@ -56,6 +57,9 @@ pub struct HttpAnswer {
     pub body: Result<Vec<u8>, Error>,
     /// The raw Retry-After header, if any.
     pub retry_after: Option<String>,
+    /// `host:port` that answered, for messages that must name it (a 401
+    /// says which host refused the keys, as connect failures do).
+    pub host: Arc<str>,
 }
 
 /// A configured agent, the base URL, and the keys in the form `auth` sends them.
@@ -70,6 +74,8 @@ pub struct Transport {
     header_keys: Option<(Zeroizing<String>, Zeroizing<String>)>,
     /// Who failure messages name, and the connect budget they quote.
     target: Target,
+    /// `target.host_port`, shared with every answer.
+    host: Arc<str>,
 }
 
 impl Transport {
@@ -142,6 +148,7 @@ impl Transport {
             base: endpoint.base().to_string(),
             key_query,
             header_keys,
+            host: Arc::from(target.host_port.as_str()),
             target,
         })
     }
@@ -217,6 +224,7 @@ impl Transport {
             status,
             body,
             retry_after,
+            host: Arc::clone(&self.host),
         })
     }
 

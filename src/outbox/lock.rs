@@ -18,13 +18,20 @@
 //!
 //! The lock belongs to the open file description: a second open in the same
 //! process is refused like one from another process, and the kernel releases
-//! it when the process dies, however it dies (no stale lock after a crash).
-//! The sidecar is left in place on close: removing it would race with a
-//! client opening it at that moment and let two clients lock two different
-//! inodes.
+//! it when the process dies, however it dies (no stale lock after a crash:
+//! the file a killed client leaves is taken over by the next open).
+//!
+//! The sidecar is removed on close (and when an open fails after taking it),
+//! so no `.lock` stays beside the outbox. Removing it safely is the classic
+//! protocol: the holder unlinks the file *while it still holds the lock*;
+//! an opener that got the lock checks that the path still names the inode
+//! it locked, and if not (it locked a file the holder had just unlinked)
+//! closes it and starts again. So two clients never hold locks on two
+//! different inodes of one path.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::error::{OutboxError, OutboxErrorKind};
@@ -48,6 +55,28 @@ impl ClientLock {
     /// lock is `Locked` at once, naming the holder's pid when it wrote it.
     pub(crate) fn acquire(db: &Path) -> Result<ClientLock, OutboxError> {
         let path = lock_path(db);
+        // Bounded: each round means a holder unlinked the file between our
+        // open and our lock, which a busy loop of opens and closes can
+        // repeat, but not forever.
+        for _ in 0..100 {
+            if let Some(lock) = Self::try_acquire(db, &path)? {
+                return Ok(lock);
+            }
+        }
+        Err(OutboxError::new(
+            OutboxErrorKind::Open,
+            db,
+            format!(
+                "cannot lock {}: the lock file kept being replaced",
+                path.display()
+            ),
+        ))
+    }
+
+    /// One round of [`ClientLock::acquire`]: `None` when the file locked was
+    /// unlinked by its previous holder meanwhile (try again).
+    fn try_acquire(db: &Path, path: &Path) -> Result<Option<ClientLock>, OutboxError> {
+        let path = path.to_path_buf();
         // No truncate on open: the holder's pid must stay readable for the
         // refusal message of a second opener.
         let mut file = OpenOptions::new()
@@ -114,18 +143,32 @@ impl ClientLock {
                 ))
             }
         }
+        if !still_named_by(&file, &path) {
+            return Ok(None);
+        }
         // Best effort: the pid only serves the message above.
         let _ = file
             .set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
         held_here().insert(path.clone());
-        Ok(ClientLock { _file: file, path })
+        Ok(Some(ClientLock { _file: file, path }))
+    }
+}
+
+/// Whether `path` still names the inode `file` has open.
+fn still_named_by(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(ours), Ok(named)) => ours.dev() == named.dev() && ours.ino() == named.ino(),
+        _ => false,
     }
 }
 
 impl Drop for ClientLock {
     fn drop(&mut self) {
+        // Unlinked while still held (the file closes after this body), so
+        // an opener that locks it next sees it is gone and starts again.
+        let _ = std::fs::remove_file(&self.path);
         held_here().remove(&self.path);
     }
 }

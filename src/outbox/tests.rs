@@ -727,3 +727,88 @@ fn bench_accept_latency_and_throughput() {
         );
     }
 }
+
+/// No `.lock` stays beside the outbox once its client closed it.
+#[test]
+fn the_lock_file_is_removed_when_the_client_closes() {
+    let dir = TempDir::new("lock-gone");
+    let path = dir.file("o.db");
+    let outbox = Outbox::open(&path).unwrap();
+    assert!(lock_path(&path).exists());
+    drop(outbox);
+    assert!(!lock_path(&path).exists(), "the .lock stayed after close");
+    // And the next client still gets the outbox (and its own lock).
+    let again = Outbox::open(&path).unwrap();
+    assert_eq!(
+        Outbox::open(&path).unwrap_err().kind(),
+        OutboxErrorKind::Locked
+    );
+    drop(again);
+    assert!(!lock_path(&path).exists());
+}
+
+/// A failed open (a file that is not a database) leaves no `.lock` either.
+#[test]
+fn a_failed_open_leaves_no_lock_file() {
+    let dir = TempDir::new("lock-foreign");
+    let path = dir.file("notes.txt");
+    std::fs::write(&path, "not a database\n".repeat(100)).unwrap();
+    assert_eq!(
+        Outbox::open(&path).unwrap_err().kind(),
+        OutboxErrorKind::Foreign
+    );
+    assert!(
+        !lock_path(&path).exists(),
+        "the .lock stayed after a failed open"
+    );
+}
+
+/// A client process that exits leaves no `.lock`; one killed with SIGKILL
+/// leaves a stale one (nothing runs at a kill), which the next open takes
+/// over, and removes when it closes in turn.
+#[test]
+fn an_exited_client_leaves_no_lock_and_a_killed_one_a_stale_lock_taken_over() {
+    let dir = TempDir::new("lock-exit");
+    let path = dir.file("o.db");
+    // Returns the child's output, kept open so its last lines can be written.
+    let wait_holding = |holder: &mut std::process::Child| {
+        let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
+        let first = lines
+            .find(|l| {
+                l.as_ref()
+                    .map_or(true, |l| l.ends_with("HOLDING") || l.contains("ERR "))
+            })
+            .expect("the child ended before it held the outbox")
+            .unwrap();
+        assert!(first.ends_with("HOLDING"), "{first}");
+        lines
+    };
+
+    let mut holder = child("hold", &path).stdin(Stdio::piped()).spawn().unwrap();
+    let _output = wait_holding(&mut holder);
+    assert!(lock_path(&path).exists());
+    drop(holder.stdin.take()); // the child closes its outbox and exits
+    assert!(holder.wait().unwrap().success());
+    assert!(
+        !lock_path(&path).exists(),
+        "the .lock stayed after the client exited"
+    );
+
+    let mut killed = child("hold", &path).stdin(Stdio::piped()).spawn().unwrap();
+    let _killed_output = wait_holding(&mut killed);
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    let stale = std::fs::read_to_string(lock_path(&path)).unwrap();
+    assert_eq!(stale.trim(), killed.id().to_string());
+    let outbox = Outbox::open(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(lock_path(&path)).unwrap().trim(),
+        std::process::id().to_string()
+    );
+    assert_eq!(
+        Outbox::open(&path).unwrap_err().kind(),
+        OutboxErrorKind::Locked
+    );
+    drop(outbox);
+    assert!(!lock_path(&path).exists());
+}
