@@ -67,6 +67,8 @@ fn connector_c_fails_when_the_call_fails() {
     let emu = sample_emulator();
     let exe = compile_source(&root().join("examples-c/connector.c"), Link::Dynamic);
     let env = env_for(&emu);
+    let outbox = std::env::temp_dir().join(format!("lsq-connector-miss-{}.db", std::process::id()));
+    let outbox_str = outbox.to_str().expect("utf-8 temp path");
     let out = run_c(
         &exe,
         &emu,
@@ -74,7 +76,7 @@ fn connector_c_fails_when_the_call_fails() {
             env.as_slice(),
             &[
                 ("LSQ_CALLER", "+1 202 555 0100"),
-                ("LSQ_OUTBOX", ":memory:"),
+                ("LSQ_OUTBOX", outbox_str),
             ],
         ]
         .concat(),
