@@ -21,7 +21,8 @@ pub struct Stats {
     pub cancelled: u64,
     /// Refused because the queue was full.
     pub dropped: u64,
-    /// HTTP requests beyond the first, over all popups.
+    /// HTTP requests beyond the first, over all popups (lookups, creates and
+    /// call logs are not counted here: the metrics count every endpoint).
     pub retries: u64,
     /// Rate-limit answers received from the server.
     pub rate_limited: u64,
@@ -78,14 +79,22 @@ impl Counters {
 /// The lock-free part.
 #[derive(Debug, Default)]
 pub(crate) struct WireCounters {
+    /// Requests beyond the first of a request, every endpoint (`lsq_retries_total`).
     pub retries: AtomicU64,
+    /// Of those, the popups' (`lsq_stats.retries`).
+    pub popup_retries: AtomicU64,
+    /// Request time by endpoint (`lsq_request_duration_seconds`).
+    pub latency: crate::metrics::latency::Latency,
     pub rate_limited: AtomicU64,
     /// Requests by API path and HTTP status (0: no answer).
     pub requests: std::sync::Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
 }
 
 impl WireCounters {
-    pub fn add_request(&self, path: &'static str, http_status: u16) {
+    /// Counts one HTTP request's outcome and how long it took: the one
+    /// place every request of every endpoint is accounted for.
+    pub fn add_request(&self, path: &'static str, http_status: u16, took: std::time::Duration) {
+        self.latency.observe(path, took);
         let mut requests = self
             .requests
             .lock()
@@ -93,8 +102,11 @@ impl WireCounters {
         *requests.entry((path, http_status)).or_insert(0) += 1;
     }
 
-    pub fn add_retry(&self) {
+    pub fn add_retry(&self, path: &'static str) {
         self.retries.fetch_add(1, Ordering::Relaxed);
+        if path == crate::api::popup::PATH {
+            self.popup_retries.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn add_rate_limited(&self) {
@@ -111,7 +123,7 @@ pub(crate) fn snapshot(c: &Counters, queued: usize, wire: &WireCounters) -> Stat
         expired: c.expired,
         cancelled: c.cancelled,
         dropped: c.dropped,
-        retries: wire.retries.load(Ordering::Relaxed),
+        retries: wire.popup_retries.load(Ordering::Relaxed),
         rate_limited: wire.rate_limited.load(Ordering::Relaxed),
         duplicates: c.duplicates,
         queued: u32::try_from(queued).unwrap_or(u32::MAX),

@@ -233,7 +233,7 @@ fn retries_and_dead_letters() {
         metrics.contains("lsq_call_logs_delivered_total 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("lsq_call_logs_dead 1"), "{metrics}");
+    assert!(metrics.contains("lsq_call_logs_dead_stored 1"), "{metrics}");
     assert!(
         metrics.contains("lsq_call_log_retries_total 3"),
         "{metrics}"

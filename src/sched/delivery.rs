@@ -79,9 +79,11 @@ pub(crate) fn attempt<T>(
         }
         attempts = attempts.saturating_add(1);
         if attempts > 1 {
-            shared.wire.add_retry();
+            shared.wire.add_retry(request.path);
         }
+        let sent_at = Instant::now();
         let sent = shared.transport.send(request);
+        let took = sent_at.elapsed();
         shared.limiter().answered(slot, Instant::now());
         if let (Some(budget), Some(ticket)) = (&shared.budget, &granted.ticket) {
             // Unreachable now: the slot expires there on its own.
@@ -89,7 +91,7 @@ pub(crate) fn attempt<T>(
         }
         shared
             .wire
-            .add_request(request.path, sent.as_ref().map_or(0, |a| a.status));
+            .add_request(request.path, sent.as_ref().map_or(0, |a| a.status), took);
         let verdict = match sent {
             Ok(answer) => {
                 http_status = answer.status;

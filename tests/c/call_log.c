@@ -124,7 +124,7 @@ int main(void)
     CHECK_CONTAINS(metrics, "# TYPE lsq_call_logs_delivered_total counter");
     fputs(metrics, stdout);
     CHECK_CONTAINS(metrics, "lsq_call_logs_delivered_total 12");
-    CHECK_CONTAINS(metrics, "lsq_call_logs_dead 1");
+    CHECK_CONTAINS(metrics, "lsq_call_logs_dead_stored 1");
     CHECK_CONTAINS(metrics, "lsq_requests_total{endpoint=\"LogCall\",status=\"400\"} 1");
     CHECK_CONTAINS(metrics, "lsq_rate_limit_requests 25");
     CHECK_CONTAINS(metrics, "lsq_queued{class=\"popup\"} 0");
