@@ -301,9 +301,30 @@ fn unknown_callers_are_created_once() {
         serde_json::json!([{"Attribute":"Phone","Value":"+91-7000000003"},{"Attribute":"Source","Value":"Phone Call"}])
     );
     // Cached like a found lead.
+    // Cached like a found lead, and `created` only in the result of the
+    // request that created it: a cached answer reports cached, not created.
     let again = c.find_lead("+91 70000 00003");
-    assert!(again.cached && again.outcome.unwrap().lead.lead_id == found.lead.lead_id);
+    assert!(again.cached);
+    let again = again.outcome.unwrap();
+    assert_eq!(again.lead.lead_id, found.lead.lead_id);
+    assert!(!again.created, "a cached lead reported created");
     assert_eq!(emu.count_for(Endpoint::LeadCreate), 1);
+    // The same through an agent ringing of that caller.
+    let rung = c.agent_ringing(&lsq::Ringing {
+        caller_number: "07000 000003",
+        agent_number: "1001",
+        display_number: "+91-8611795989",
+        direction: lsq::Direction::Inbound,
+        call_session_id: "created-once-ring",
+        user: "a484b8fc-0425-48f6-abf8-15af4cb65137",
+        lead_id: None,
+        tag: None,
+    });
+    assert!(rung.lead.cached);
+    assert!(
+        !rung.lead.outcome.unwrap().created,
+        "a cached lead reported created"
+    );
 
     let no_cc = client(&emu, &[("unknown_caller", "create")]);
     let r = no_cc.find_lead("07000 000004");

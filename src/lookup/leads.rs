@@ -26,10 +26,16 @@ pub(crate) struct LeadLookup {
 }
 
 impl LeadLookup {
+    /// A cached answer: never `created`, which only the result of the
+    /// request that created the lead reports (connector.md), so a dialplan
+    /// counting new leads counts each caller once.
     fn from_cache(entry: CachedLead, digits: &str) -> LeadLookup {
         LeadLookup {
             outcome: match entry {
-                CachedLead::Found(found) => Ok(found),
+                CachedLead::Found(found) => Ok(Found {
+                    created: false,
+                    ..found
+                }),
                 CachedLead::Missing => Err(no_lead(digits)),
             },
             http_status: 0,
@@ -71,8 +77,12 @@ fn find(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -
         look_up(shared, number, class, deadline)
     }) {
         Flight::Led(found) => found,
-        Flight::Joined(found) => {
+        Flight::Joined(mut found) => {
             shared.lookups.shared_flight();
+            // The leader's request created it, not this one's.
+            if let Ok(found) = &mut found.outcome {
+                found.created = false;
+            }
             found
         }
         Flight::Gone => LeadLookup {
