@@ -279,19 +279,73 @@ impl CallLogs {
             }
             Outcome::Interrupted { error } => Err(report(Err(error), 0)),
         };
-        let mut live = self.live();
-        live.in_flight.remove(&id);
-        drop(live);
+        // Read under the same lock as the in-flight mark: either `stop` ran
+        // first (seen here) or it sees this log no longer in flight and ends
+        // its completion itself. Never neither: that lost callbacks at free.
+        let stopping = {
+            let mut live = self.live();
+            live.in_flight.remove(&id);
+            live.stopping
+        };
         self.changed.notify_all();
         match written {
             Ok((Err(e), report)) => {
                 // The outcome could not be written: the log stays pending in
                 // the outbox and is sent again (at least once).
                 self.storage_trouble(&e);
-                (report, false)
+                self.not_final(id, record, report, stopping)
             }
             Ok((Ok(()), report)) => (report, true),
-            Err(report) => (report, false),
+            Err(report) => self.not_final(id, record, report, stopping),
+        }
+    }
+
+    /// A cycle that did not deliver the log nor kill it: pending, unless the
+    /// client is being freed, which makes it final as `Cancelled` (keeping
+    /// this cycle's HTTP status and attempts, and its last error).
+    fn not_final(
+        &self,
+        id: u64,
+        record: &LogRecord,
+        report: Report,
+        stopping: bool,
+    ) -> (Report, bool) {
+        if !stopping {
+            return (report, false);
+        }
+        let last = report.outcome.as_ref().err().map_or("", Error::message);
+        let error = Error::new(
+            ErrorKind::Cancelled,
+            format!("{}; last: {last}", self.freed_reason()),
+        );
+        self.note_lost(id, record);
+        (
+            Report {
+                outcome: Err(error),
+                ..report
+            },
+            true,
+        )
+    }
+
+    /// Why a log not delivered before the client was freed ends now.
+    fn freed_reason(&self) -> &'static str {
+        if self.durable {
+            "not delivered before the client was freed: kept in the outbox; the next client on it sends it"
+        } else {
+            "not delivered before the client was freed, and lost: no outbox is set (option outbox)"
+        }
+    }
+
+    /// Without an outbox a log ended at free is gone: one error line says so.
+    fn note_lost(&self, id: u64, record: &LogRecord) {
+        if !self.durable {
+            self.logger.log(Level::Error, || {
+                format!(
+                    "call log {id} (call {}) lost: not delivered before the client was freed and no outbox is set (option outbox)",
+                    record.call_session_id
+                )
+            });
         }
     }
 
@@ -353,11 +407,7 @@ impl CallLogs {
     pub fn stop(&self) -> Vec<(Completion<Report>, Error)> {
         let mut live = self.live();
         live.stopping = true;
-        let why = if self.durable {
-            "not delivered before the client was freed: kept in the outbox; the next client on it sends it"
-        } else {
-            "not delivered before the client was freed, and lost: no outbox is set (option outbox)"
-        };
+        let why = self.freed_reason();
         // Logs in flight (queued or being sent) end through their job.
         let waiting_ids: Vec<u64> = live
             .completions
