@@ -672,9 +672,16 @@ struct lsq_client *lsq_client_new(const char *host, const char *access_key, cons
  * https implied) or a base URL with a scheme and optional port
  * (`https://api.leadsquared.com`, `http://127.0.0.1:8080`); a path, query
  * or fragment is refused, and plain http unless the host is loopback or
- * `allow_http` is set. `options` may be NULL (defaults); the client copies
- * them. Does no network I/O on the calling thread and never blocks (warm
- * connections, `warm_connections`, are opened by a library thread).
+ * `allow_http` is set. `"auto"` (any case) asks LeadSquared once, here,
+ * which regional host the keys belong to (`Authentication.svc/
+ * UserByAccessKey.Get` at the `discovery_host` option, by default
+ * `api.leadsquared.com`), logs what it found, uses it, and takes the
+ * account's default country code unless `default_country_code` is set; wrong
+ * keys fail here with LSQ_ERR_UNAUTHORIZED. `options` may be NULL
+ * (defaults); the client copies them. Apart from `"auto"`'s one request
+ * (bounded by `max_age_ms`), does no network I/O on the calling thread and
+ * never blocks (warm connections, `warm_connections`, are opened by a
+ * library thread).
  * Returns NULL on failure, with the reason in `lsq_last_error()` (never
  * the keys). Free with `lsq_free`.
  *

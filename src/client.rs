@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::api::log_call::CallLog;
 use crate::api::popup::Popup;
 use crate::credentials::Credentials;
+use crate::discovery;
 use crate::error::{Error, ErrorKind};
 use crate::flow::{self, ringing::Ringing};
 use crate::log::Level;
@@ -35,19 +36,24 @@ pub struct Client {
 }
 
 impl Client {
-    /// Creates a client for `host` (see [`Endpoint::parse`]) with the keys
-    /// and options. Checks every option ([`Options::validate`]), whatever
-    /// built them; does no network I/O; reads `ca_file` if set; starts the
-    /// async workers.
+    /// Creates a client for `host` (see [`Endpoint::parse`]; `"auto"` asks
+    /// LeadSquared, see [`discovery`]) with the keys and options. Checks
+    /// every option ([`Options::validate`]), whatever built them; does no
+    /// network I/O but `auto`'s one question; reads `ca_file` if set; starts
+    /// the async workers.
     pub fn new(
         host: &str,
         access_key: &str,
         secret_key: &str,
-        options: Options,
+        mut options: Options,
     ) -> Result<Client, Error> {
         options.validate()?;
-        let endpoint = Endpoint::parse(host, options.allow_http)?;
         let credentials = Credentials::new(access_key, secret_key)?;
+        let host = match discovery::is_auto(host) {
+            true => discovery::find_host(&credentials, &mut options)?,
+            false => host.to_string(),
+        };
+        let endpoint = Endpoint::parse(&host, options.allow_http)?;
         // The shared budget's name: by default a one-way hash of the access key.
         let budget = match &options.rate_limit_redis {
             Some(url) => Some(SharedBudget::new(

@@ -34,6 +34,7 @@
 pub mod api;
 mod client;
 mod credentials;
+mod discovery;
 mod error;
 pub mod flow;
 mod log;

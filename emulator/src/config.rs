@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::data::Data;
+use crate::endpoints::Account;
 use crate::tls::TlsIdentity;
 
 /// The access key the emulator accepts unless configured otherwise.
@@ -55,6 +56,9 @@ pub struct Config {
     /// The leads and users the lookups answer from, and Lead.Create adds to. Default: none
     /// ([`Data::new`]); [`Data::sample`] or [`Data::load`] for more.
     pub data: Data,
+    /// Who `UserByAccessKey.Get` says the keys belong to: the API host it announces (by
+    /// default the emulator itself) and the account's default country code.
+    pub account: Account,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             idle_timeout: None,
             log_limit: None,
             data: Data::new(),
+            account: Account::default(),
         }
     }
 }
@@ -92,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("log_limit", &self.log_limit)
             .field("leads", &self.data.leads().len())
             .field("users", &self.data.users().len())
+            .field("account", &self.account)
             .finish()
     }
 }

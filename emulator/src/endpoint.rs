@@ -11,6 +11,8 @@ pub const LEAD_BY_PHONE_PATH: &str = "/v2/LeadManagement.svc/RetrieveLeadByPhone
 pub const LEAD_CREATE_PATH: &str = "/v2/LeadManagement.svc/Lead.Create";
 /// `GET ?emailAddress={email}`: active users by e-mail address.
 pub const USER_BY_EMAIL_PATH: &str = "/v2/UserManagement.svc/User/Retrieve/ByEmailAddress";
+/// `GET`: who the keys belong to, with the account's regional API host.
+pub const USER_BY_ACCESS_KEY_PATH: &str = "/v2/Authentication.svc/UserByAccessKey.Get";
 /// `POST`: post a call log.
 pub const LOG_CALL_PATH: &str = "/v2/Telephony.svc/LogCall";
 
@@ -25,17 +27,20 @@ pub enum Endpoint {
     LeadCreate,
     /// `GET` [`USER_BY_EMAIL_PATH`].
     UserByEmail,
+    /// `GET` [`USER_BY_ACCESS_KEY_PATH`].
+    UserByAccessKey,
     /// `POST` [`LOG_CALL_PATH`].
     LogCall,
 }
 
 impl Endpoint {
     /// Every endpoint, in declaration order.
-    pub const ALL: [Endpoint; 5] = [
+    pub const ALL: [Endpoint; 6] = [
         Endpoint::Popup,
         Endpoint::LeadByPhone,
         Endpoint::LeadCreate,
         Endpoint::UserByEmail,
+        Endpoint::UserByAccessKey,
         Endpoint::LogCall,
     ];
 
@@ -46,6 +51,7 @@ impl Endpoint {
             Endpoint::LeadByPhone => LEAD_BY_PHONE_PATH,
             Endpoint::LeadCreate => LEAD_CREATE_PATH,
             Endpoint::UserByEmail => USER_BY_EMAIL_PATH,
+            Endpoint::UserByAccessKey => USER_BY_ACCESS_KEY_PATH,
             Endpoint::LogCall => LOG_CALL_PATH,
         }
     }
@@ -53,19 +59,20 @@ impl Endpoint {
     /// The only method it answers (`GET` or `POST`).
     pub fn method(self) -> &'static str {
         match self {
-            Endpoint::LeadByPhone | Endpoint::UserByEmail => "GET",
+            Endpoint::LeadByPhone | Endpoint::UserByEmail | Endpoint::UserByAccessKey => "GET",
             Endpoint::Popup | Endpoint::LeadCreate | Endpoint::LogCall => "POST",
         }
     }
 
     /// A short name for logs: `ShowAgentPopup`, `RetrieveLeadByPhoneNumber`, `Lead.Create`,
-    /// `User.Retrieve.ByEmailAddress`, `LogCall`.
+    /// `User.Retrieve.ByEmailAddress`, `UserByAccessKey.Get`, `LogCall`.
     pub fn name(self) -> &'static str {
         match self {
             Endpoint::Popup => "ShowAgentPopup",
             Endpoint::LeadByPhone => "RetrieveLeadByPhoneNumber",
             Endpoint::LeadCreate => "Lead.Create",
             Endpoint::UserByEmail => "User.Retrieve.ByEmailAddress",
+            Endpoint::UserByAccessKey => "UserByAccessKey.Get",
             Endpoint::LogCall => "LogCall",
         }
     }

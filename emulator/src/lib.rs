@@ -18,6 +18,7 @@
 //! | [`Endpoint::LeadByPhone`] | `GET /v2/LeadManagement.svc/RetrieveLeadByPhoneNumber?phone={digits}` |
 //! | [`Endpoint::LeadCreate`] | `POST /v2/LeadManagement.svc/Lead.Create` |
 //! | [`Endpoint::UserByEmail`] | `GET /v2/UserManagement.svc/User/Retrieve/ByEmailAddress?emailAddress={email}` |
+//! | [`Endpoint::UserByAccessKey`] | `GET /v2/Authentication.svc/UserByAccessKey.Get` |
 //! | [`Endpoint::LogCall`] | `POST /v2/Telephony.svc/LogCall` |
 //!
 //! # What a request gets, in this order
@@ -110,9 +111,10 @@ pub use config::{
 };
 pub use data::{Data, LEAD_FIELDS, USER_ACTIVE, USER_FIELDS};
 pub use endpoint::{
-    Endpoint, LEAD_BY_PHONE_PATH, LEAD_CREATE_PATH, LOG_CALL_PATH, POPUP_PATH, USER_BY_EMAIL_PATH,
+    Endpoint, LEAD_BY_PHONE_PATH, LEAD_CREATE_PATH, LOG_CALL_PATH, POPUP_PATH,
+    USER_BY_ACCESS_KEY_PATH, USER_BY_EMAIL_PATH,
 };
-pub use endpoints::DUPLICATE_EXCEPTION;
+pub use endpoints::{Account, DUPLICATE_EXCEPTION};
 pub use faults::Fault;
 pub use log::Received;
 pub use phone::MIN_SUFFIX_DIGITS;

@@ -157,6 +157,7 @@ impl Emulator {
             world: World {
                 data: Mutex::new(config.data),
                 calls: CallLogs::default(),
+                account: config.account,
             },
             stopping: AtomicBool::new(false),
             stop_lock: Mutex::new(()),

@@ -8,7 +8,8 @@ use std::time::Duration;
 use common::*;
 use lsq_emulator::{
     Config, Data, Emulator, Endpoint, Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
-    LEAD_BY_PHONE_PATH, LEAD_CREATE_PATH, LOG_CALL_PATH, USER_BY_EMAIL_PATH,
+    LEAD_BY_PHONE_PATH, LEAD_CREATE_PATH, LOG_CALL_PATH, USER_BY_ACCESS_KEY_PATH,
+    USER_BY_EMAIL_PATH,
 };
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -23,6 +24,7 @@ fn good(e: Endpoint) -> (&'static str, &'static str, &'static str) {
         Endpoint::LeadByPhone => (LEAD_BY_PHONE_PATH, "phone=918611795988", ""),
         Endpoint::LeadCreate => (LEAD_CREATE_PATH, "", CREATE),
         Endpoint::UserByEmail => (USER_BY_EMAIL_PATH, "emailAddress=a%40example.com", ""),
+        Endpoint::UserByAccessKey => (USER_BY_ACCESS_KEY_PATH, "", ""),
         Endpoint::LogCall => (LOG_CALL_PATH, "", LOG),
     }
 }
@@ -85,7 +87,7 @@ fn keys_are_checked_the_same_way_everywhere() {
         // Keys are never echoed back.
         assert!(!String::from_utf8_lossy(&r.body).contains(DEFAULT_SECRET_KEY));
     }
-    assert_eq!(emu.count_with_status(401), 15);
+    assert_eq!(emu.count_with_status(401), 18);
 }
 
 #[test]
@@ -138,7 +140,7 @@ fn post_bodies_must_be_declared_json() {
 #[test]
 fn one_rate_limit_counts_every_endpoint() {
     let emu = Emulator::start(Config {
-        rate_limit: Some((5, HOUR)),
+        rate_limit: Some((6, HOUR)),
         retry_after: Some("2".into()),
         ..Config::default()
     })
@@ -152,7 +154,7 @@ fn one_rate_limit_counts_every_endpoint() {
         assert_error(&r, 429, "MXAPIRateLimitExceededException");
         assert_eq!(
             message(&r),
-            "API calls exceeded the limit of 5 in 3600 second(s)"
+            "API calls exceeded the limit of 6 in 3600 second(s)"
         );
         assert_eq!(r.header("retry-after"), Some("2"));
         assert_eq!(emu.count_for_with_status(e, 429), 1);

@@ -11,4 +11,5 @@ pub mod lead_by_phone;
 pub(crate) mod lead_create;
 pub mod log_call;
 pub mod popup;
+pub(crate) mod user_by_access_key;
 pub(crate) mod user_by_email;

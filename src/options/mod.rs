@@ -129,6 +129,10 @@ pub struct Options {
     /// background thread, re-opened when the server closes an idle one; at
     /// most `workers`; 0 turns warming off. Skipped with a proxy.
     pub warm_connections: usize,
+    /// The host asked which regional host the keys belong to when the
+    /// client is created with `host = "auto"` (any LeadSquared host answers
+    /// that question). Unused otherwise.
+    pub discovery_host: String,
     /// Where log lines go.
     pub logger: Logger,
     /// Test-only: panic inside the library at the named place.
@@ -168,6 +172,7 @@ impl Default for Options {
             log_max_age: Duration::from_millis(604_800_000),
             log_retry_max: Duration::from_millis(300_000),
             warm_connections: 1,
+            discovery_host: DEFAULT_DISCOVERY_HOST.to_string(),
             logger: Logger::default(),
             #[cfg(feature = "test-hooks")]
             test_panic: None,
@@ -225,4 +230,9 @@ pub const KEYS: &[&str] = &[
     "log_max_age_ms",
     "log_retry_max_ms",
     "warm_connections",
+    "discovery_host",
 ];
+
+/// Where `host = "auto"` asks by default: LeadSquared's first (Singapore)
+/// host, which answers for accounts of every region.
+pub const DEFAULT_DISCOVERY_HOST: &str = "api.leadsquared.com";

@@ -105,6 +105,10 @@ impl Options {
                 self.lead_source = value.to_string();
             }
             "warm_connections" => self.warm_connections = WARM_CONNECTIONS.parse(value)? as usize,
+            "discovery_host" => {
+                check_discovery_host(value, true)?;
+                self.discovery_host = value.to_string();
+            }
             #[cfg(feature = "test-hooks")]
             "test_panic" => self.test_panic = Some(value.to_string()),
             _ => {

@@ -103,6 +103,22 @@ pub(super) fn check_lead_source(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `discovery_host`: a host as the client's `host` is given (never `auto`);
+/// plain http only where `allow_http` or loopback allows it.
+pub(super) fn check_discovery_host(value: &str, allow_http: bool) -> Result<(), Error> {
+    if value.trim().eq_ignore_ascii_case("auto") {
+        return Err(Error::invalid(
+            "discovery_host: must be a host (e.g. api.leadsquared.com), not \"auto\"",
+        ));
+    }
+    crate::net::endpoint::Endpoint::parse(value, allow_http)
+        .map(|_| ())
+        .map_err(|e| {
+            let why = e.message().trim_start_matches("host: ");
+            Error::invalid(format!("discovery_host: {why}"))
+        })
+}
+
 /// `outbox`: a path (opened when the client is made).
 pub(super) fn check_outbox(path: &Path) -> Result<(), Error> {
     if path.as_os_str().is_empty() {
@@ -165,6 +181,7 @@ impl Options {
         if let ProxySetting::Url(url) = &self.proxy {
             super::parse::parse_proxy(url)?;
         }
+        check_discovery_host(&self.discovery_host, self.allow_http)?;
         Ok(())
     }
 }

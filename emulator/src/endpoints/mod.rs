@@ -9,6 +9,7 @@ mod lead_by_phone;
 mod lead_create;
 mod log_call;
 mod popup;
+mod user_by_access_key;
 mod user_by_email;
 
 use std::sync::Mutex;
@@ -22,11 +23,14 @@ use crate::http::Request;
 use crate::Endpoint;
 
 pub use lead_create::DUPLICATE_EXCEPTION;
+pub use user_by_access_key::Account;
 
 /// What the endpoints read and change: the leads and users, and the call logs kept.
 pub(crate) struct World {
     pub(crate) data: Mutex<Data>,
     pub(crate) calls: CallLogs,
+    /// Who `UserByAccessKey.Get` says the keys belong to.
+    pub(crate) account: Account,
 }
 
 impl World {
@@ -41,6 +45,7 @@ pub(crate) enum Parsed {
     LeadByPhone(lead_by_phone::Query),
     LeadCreate(lead_create::NewLead),
     UserByEmail(user_by_email::Query),
+    UserByAccessKey(user_by_access_key::Query),
     LogCall(log_call::Call),
 }
 
@@ -57,6 +62,7 @@ pub(crate) fn parse(endpoint: Endpoint, req: &Request) -> Result<Parsed, Rejecti
         Endpoint::LeadByPhone => Parsed::LeadByPhone(lead_by_phone::parse(req)?),
         Endpoint::LeadCreate => Parsed::LeadCreate(lead_create::parse(req)?),
         Endpoint::UserByEmail => Parsed::UserByEmail(user_by_email::parse(req)?),
+        Endpoint::UserByAccessKey => Parsed::UserByAccessKey(user_by_access_key::parse(req)?),
         Endpoint::LogCall => Parsed::LogCall(log_call::parse(req)?),
     })
 }
@@ -69,6 +75,7 @@ impl Parsed {
             Parsed::LeadByPhone(q) => q.summary(),
             Parsed::LeadCreate(l) => l.summary(),
             Parsed::UserByEmail(q) => q.summary(),
+            Parsed::UserByAccessKey(q) => q.summary(),
             Parsed::LogCall(c) => c.summary(),
         }
     }
@@ -80,6 +87,7 @@ impl Parsed {
             Parsed::LeadByPhone(q) => lead_by_phone::perform(&q, &world.data()),
             Parsed::LeadCreate(l) => lead_create::perform(l, &mut world.data()),
             Parsed::UserByEmail(q) => user_by_email::perform(&q, &world.data()),
+            Parsed::UserByAccessKey(q) => user_by_access_key::perform(&q, &world.account),
             Parsed::LogCall(c) => log_call::perform(c, &world.calls, origin),
         }
     }
