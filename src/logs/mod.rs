@@ -261,9 +261,13 @@ impl CallLogs {
                 let delay = deliver::retry_delay(failed_attempts, self.retry_max);
                 let at =
                     now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                let kept = match self.durable {
+                    true => "kept in the outbox",
+                    false => "in memory only: no outbox is set",
+                };
                 self.logger.log(Level::Warn, || {
                     format!(
-                        "call log {id} (call {}): {}; trying again in {} s (kept in the outbox)",
+                        "call log {id} (call {}): {}; trying again in {} s ({kept})",
                         record.call_session_id,
                         error.message(),
                         delay.as_secs()
@@ -358,9 +362,13 @@ impl CallLogs {
         report: &dyn Fn(Result<Delivered, Error>, u16) -> Report,
     ) -> (Result<(), OutboxError>, Report) {
         self.counters.dead.fetch_add(1, Ordering::Relaxed);
+        let kept = match self.durable {
+            true => "kept in the outbox (lsq-outbox retry puts it back)",
+            false => "not kept: no outbox is set (option outbox)",
+        };
         self.logger.log(Level::Error, || {
             format!(
-                "call log {id} (call {}) is dead: {}; kept in the outbox (lsq-outbox retry puts it back)",
+                "call log {id} (call {}) is dead: {}; {kept}",
                 record.call_session_id,
                 error.message()
             )

@@ -126,6 +126,13 @@ pub(super) fn check_outbox(path: &Path) -> Result<(), Error> {
             "outbox: must be the path of an SQLite file for call logs",
         ));
     }
+    // SQLite's name for a database in memory: the outbox must survive the
+    // process (and a lock file named ":memory:.lock" appeared in the cwd).
+    if path.as_os_str() == ":memory:" || path.to_string_lossy().starts_with("file:") {
+        return Err(Error::invalid(
+            "outbox: must be a file path; leave outbox unset to keep call logs in memory only",
+        ));
+    }
     Ok(())
 }
 
