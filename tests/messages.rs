@@ -84,7 +84,7 @@ fn call_log_lines_say_whether_an_outbox_keeps_the_log() {
             Endpoint::LogCall,
             Fault::json_error(400, "MXInvalidInputException", "bad"),
         );
-        let mut dead = log.clone();
+        let mut dead = log;
         dead.call_session_id = "call-dead";
         let _ = client.log_call(&dead);
         drop(client);
