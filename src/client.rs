@@ -26,6 +26,7 @@ use crate::sched::shared::{Limits, Parts, Shared};
 use crate::sched::shared_budget::{KeyName, SharedBudget};
 use crate::sched::workers::{self as engine, guarded};
 use crate::stats::{self, Stats};
+use crate::threads::Threads;
 
 /// A LeadSquared client. Thread-safe: share it (`&Client`) between threads.
 /// Dropping it shuts it down as [`Client::shutdown`] does.
@@ -54,17 +55,19 @@ impl Client {
             false => host.to_string(),
         };
         let endpoint = Endpoint::parse(&host, options.allow_http)?;
+        let threads = Threads::new(options.logger.clone());
         // The shared budget's name: by default a one-way hash of the access key.
         let budget = match &options.rate_limit_redis {
-            Some(url) => Some(SharedBudget::new(
+            Some(url) => Some(SharedBudget::with_threads(
                 url.clone(),
                 KeyName::for_client(options.rate_limit_key.as_deref(), access_key)?,
                 options.rate_limit_redis_timeout,
                 options.logger.clone(),
+                threads.clone(),
             )),
             None => None,
         };
-        let transport = Transport::new(&endpoint, &credentials, &options)?;
+        let transport = Transport::new(&endpoint, &credentials, &options, &threads)?;
         let limits = Limits {
             max_age: options.max_age,
             max_retries: options.max_retries,
@@ -99,6 +102,7 @@ impl Client {
             dedup: Dedup::new(options.dedup_window),
             directory,
             logs,
+            threads,
         });
         #[cfg(feature = "test-hooks")]
         {

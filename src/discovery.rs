@@ -11,10 +11,12 @@ use crate::api::user_by_access_key::{self, Account};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
+use crate::log::Logger;
 use crate::net::endpoint::Endpoint;
 use crate::net::transport::Transport;
 use crate::options::Options;
 use crate::sched::backoff::backoff;
+use crate::threads::Threads;
 
 /// The `host` value that asks LeadSquared (case-insensitive, spaces ignored).
 pub(crate) fn is_auto(host: &str) -> bool {
@@ -31,7 +33,7 @@ pub(crate) fn find_host(credentials: &Credentials, options: &mut Options) -> Res
     // No warm connection: this transport serves one request and is dropped.
     let mut once = options.clone();
     once.warm_connections = 0;
-    let transport = Transport::new(&asked, credentials, &once)?;
+    let transport = Transport::new(&asked, credentials, &once, &Threads::new(Logger::default()))?;
     let account = ask(&transport, options).map_err(|e| {
         let kind = e.kind();
         let why = match kind {

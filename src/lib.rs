@@ -50,6 +50,7 @@ mod phone;
 mod report;
 pub mod sched;
 mod stats;
+mod threads;
 
 #[allow(unsafe_code)]
 pub mod ffi;

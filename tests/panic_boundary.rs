@@ -132,6 +132,81 @@ mod with_test_hooks {
         assert_eq!(emu.request_count(), 0);
     }
 
+    /// A panic in the call-log feeder (issue 17 defect 4: it had no guard,
+    /// and retries stopped silently) is an error line and a metric, and the
+    /// feeder starts again: the log that failed once is still delivered.
+    #[test]
+    fn a_panic_in_the_feeder_is_reported_and_retries_go_on() {
+        use lsq_emulator::Endpoint;
+        use std::sync::{Arc, Mutex};
+        let emu = default_emulator();
+        emu.push_fault_for(Endpoint::LogCall, Fault::status(503));
+        let dir = std::env::temp_dir().join(format!("lsq-feeder-panic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut options = lsq::Options::default();
+        for (k, v) in [
+            ("proxy", "none"),
+            ("rate_limit", "0"),
+            ("max_retries", "0"),
+            ("log_retry_max_ms", "1000"),
+            ("test_panic", "feeder"),
+        ] {
+            options.set(k, v).unwrap();
+        }
+        options
+            .set("outbox", dir.join("outbox.db").to_str().unwrap())
+            .unwrap();
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = Arc::clone(&lines);
+        options.logger = lsq::Logger::new(Arc::new(move |_: lsq::Level, line: &str| {
+            sink.lock().unwrap().push(line.to_string())
+        }));
+        let client =
+            lsq::Client::new(emu.url(), DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options).unwrap();
+        let end = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 5;
+        let log = lsq::CallLog {
+            source_number: "+91-8611795988",
+            destination_number: "1001",
+            display_number: "+91-8611795989",
+            direction: lsq::Direction::Inbound,
+            call_session_id: "feeder-panic",
+            status: lsq::CallStatus::Missed,
+            start_time: end - 20,
+            end_time: end,
+            duration_s: 0,
+            user: None,
+            lead_id: None,
+            resource_url: None,
+            caller_source: None,
+            tag: None,
+        };
+        let first = client.log_call(&log);
+        assert_eq!(first.http_status, 503, "{:?}", first.outcome);
+        // Only the feeder sends it again.
+        assert!(
+            emu.wait_for_call_logs(1, Duration::from_secs(20)),
+            "the retry was never sent: the feeder stopped"
+        );
+        let metrics = client.metrics();
+        assert!(
+            metrics.contains("\nlsq_thread_panics_total 1\n"),
+            "{metrics}"
+        );
+        drop(client);
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("a panic in the call-log feeder was caught; it starts again")),
+            "{lines:?}"
+        );
+    }
+
     #[test]
     fn the_rust_api_reports_the_panic_too() {
         let emu = default_emulator();

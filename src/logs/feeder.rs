@@ -24,6 +24,7 @@ pub(crate) fn run(shared: &Arc<Shared>) {
     let logs = &shared.logs;
     let mut failing = false;
     loop {
+        shared.test_panic_once("feeder");
         let room = shared.limits.max_log_workers * 2;
         let wait = match logs.take_due(room) {
             Ok(due) => {

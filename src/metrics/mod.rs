@@ -178,6 +178,12 @@ pub(crate) fn render(shared: &Shared) -> String {
         },
     );
     out.family(
+        "lsq_thread_panics_total",
+        Kind::Counter,
+        "Panics (bugs) caught on liblsq's threads; each is also an error log line.",
+        |f| f.sample("", shared.threads.panics()),
+    );
+    out.family(
         "lsq_rate_limited_total",
         Kind::Counter,
         "Rate-limit answers received (429, 403, or inside a 200).",

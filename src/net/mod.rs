@@ -58,6 +58,7 @@ struct WarmConnections {
     /// The base URL (`https://host:port`).
     pub target: Uri,
     pub logger: Logger,
+    pub threads: crate::threads::Threads,
 }
 
 /// An agent for `config` with this module's connector and resolver, and the
@@ -72,6 +73,7 @@ fn agent(config: Config, warm: Option<WarmConnections>, names: &Target) -> (Agen
             tls: Arc::clone(&tls),
             config: config.clone(),
             logger: w.logger,
+            threads: w.threads,
             names: names.clone(),
         })
     });

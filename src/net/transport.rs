@@ -20,6 +20,7 @@ use super::WarmConnections;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::options::{AuthMode, Options, ProxySetting};
+use crate::threads::Threads;
 
 /// Bodies past this size are refused: a popup or call-log answer is a few
 /// hundred bytes.
@@ -84,6 +85,7 @@ impl Transport {
         endpoint: &Endpoint,
         credentials: &Credentials,
         options: &Options,
+        threads: &Threads,
     ) -> Result<Transport, Error> {
         let tls = TlsConfig::builder()
             .root_certs(root_certs(options)?)
@@ -104,6 +106,7 @@ impl Transport {
                 count: options.warm_connections,
                 target,
                 logger: options.logger.clone(),
+                threads: threads.clone(),
             });
         let pool = options.max_in_flight() + options.warm_connections + 4;
         let config = Agent::config_builder()

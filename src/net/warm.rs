@@ -32,10 +32,9 @@
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -53,6 +52,7 @@ use ureq::{Error, Timeout};
 use super::connect::{socket_on, with_tls};
 use super::errors::{dns_failure, map_error, Target};
 use crate::log::{Level, Logger};
+use crate::threads::{LibraryThread, Threads};
 
 /// A parked connection closed by the server sooner than this after it was
 /// opened is a failure (the server refuses warm connections), not an idle close.
@@ -140,7 +140,7 @@ impl Warm {
 /// The warmer thread's handle: [`Warmer::stop`] (or drop) stops and joins it.
 pub(crate) struct Warmer {
     warm: Arc<Warm>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Mutex<Option<LibraryThread>>,
 }
 
 /// What the warmer needs besides [`Warm`].
@@ -150,6 +150,7 @@ pub(super) struct Spec {
     pub(super) tls: Arc<RustlsConnector>,
     pub(super) config: Config,
     pub(super) logger: Logger,
+    pub(super) threads: Threads,
     pub(super) names: Target,
 }
 
@@ -175,22 +176,19 @@ impl Warmer {
             wake_tx,
         });
         let logger = spec.logger.clone();
+        let threads = spec.threads.clone();
         let mut worker = Worker {
             warm: Arc::clone(&warm),
             wake_rx,
             spec,
         };
-        match thread::Builder::new()
-            .name("lsq-warm".into())
-            .spawn(move || {
-                // A bug here must not end more than warming.
-                let logger = worker.spec.logger.clone();
-                if catch_unwind(AssertUnwindSafe(|| worker.run())).is_err() {
-                    logger.log(Level::Error, || {
-                        "warm connections: the warmer panicked; warming is off".to_string()
-                    });
-                }
-            }) {
+        // A bug here must not end more than warming.
+        match threads.start_once(
+            "lsq-warm",
+            "the warm-connection keeper (warming is now off)",
+            move || worker.run(),
+            || {},
+        ) {
             Ok(thread) => Some((
                 Arc::clone(&warm),
                 Warmer {
@@ -199,9 +197,7 @@ impl Warmer {
                 },
             )),
             Err(e) => {
-                logger.log(Level::Warn, || {
-                    format!("warm connections: off (could not start a thread: {e})")
-                });
+                logger.log(Level::Warn, || format!("warm connections: off ({e})"));
                 None
             }
         }
@@ -225,7 +221,7 @@ impl Warmer {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(thread) = thread {
-            let _ = thread.join();
+            thread.join();
         }
         let parked = std::mem::take(&mut self.warm.lock().parked);
         drop(parked);
@@ -495,15 +491,22 @@ impl Worker {
         // getaddrinfo cannot be interrupted: it runs on a thread of its own,
         // and the warmer waits for it in slices so that stop is never held up.
         let (tx, rx) = mpsc::channel();
-        let lookup = thread::Builder::new()
-            .name("lsq-warm-dns".into())
-            .spawn(move || {
-                let _ = tx.send((host.as_str(), port).to_socket_addrs().map(Vec::from_iter));
-            })?;
+        let lookup = self
+            .spec
+            .threads
+            .start_once(
+                "lsq-warm-dns",
+                "a warm connection's DNS lookup",
+                move || {
+                    let _ = tx.send((host.as_str(), port).to_socket_addrs().map(Vec::from_iter));
+                },
+                || {},
+            )
+            .map_err(|e| Error::Io(io::Error::other(e.message().to_string())))?;
         // Joined once it answered (it is then ending); left to end by
         // itself when the warmer stops or gives up first.
         let answered = |r| {
-            let _ = lookup.join();
+            lookup.join();
             r
         };
         loop {

@@ -2,9 +2,9 @@
 //! behind one lock (queue, counters, dedup, shutdown flags), with the
 //! condition variables that let threads wait on it instead of polling.
 
+use crate::threads::{LibraryThread, Threads};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::dedup::Dedup;
@@ -148,8 +148,10 @@ pub(crate) struct Shared {
     pub lookups: LookupCounters,
     /// Call logs: the outbox, what is in flight, the completions.
     pub logs: CallLogs,
-    /// Every worker thread's handle (core and extra), joined at shutdown.
-    pool: Mutex<Vec<JoinHandle<()>>>,
+    /// Starts the client's threads, guarded; counts their panics.
+    pub threads: Threads,
+    /// Every worker thread (core and extra) and the feeder, joined at shutdown.
+    pool: Mutex<Vec<LibraryThread>>,
     state: Mutex<State>,
     /// Signalled when a job is queued or shutdown starts.
     pub work_ready: Condvar,
@@ -159,6 +161,8 @@ pub(crate) struct Shared {
     pub wake_sleepers: Condvar,
     #[cfg(feature = "test-hooks")]
     pub test_panic: Option<String>,
+    #[cfg(feature = "test-hooks")]
+    pub test_panicked: std::sync::atomic::AtomicBool,
 }
 
 /// What a client is made of, built from its options.
@@ -172,6 +176,7 @@ pub(crate) struct Parts {
     pub dedup: Dedup,
     pub directory: Directory,
     pub logs: CallLogs,
+    pub threads: Threads,
 }
 
 impl Shared {
@@ -186,6 +191,7 @@ impl Shared {
             dedup,
             directory,
             logs,
+            threads,
         } = parts;
         Shared {
             transport,
@@ -199,6 +205,7 @@ impl Shared {
             directory,
             lookups: LookupCounters::default(),
             logs,
+            threads,
             pool: Mutex::new(Vec::new()),
             state: Mutex::new(State {
                 queues: Default::default(),
@@ -216,6 +223,8 @@ impl Shared {
             wake_sleepers: Condvar::new(),
             #[cfg(feature = "test-hooks")]
             test_panic: None,
+            #[cfg(feature = "test-hooks")]
+            test_panicked: Default::default(),
         }
     }
 
@@ -279,7 +288,7 @@ impl Shared {
     }
 
     /// The worker threads' handles, for shutdown to join.
-    pub fn pool(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+    pub fn pool(&self) -> MutexGuard<'_, Vec<LibraryThread>> {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -339,4 +348,20 @@ impl Shared {
     #[cfg(not(feature = "test-hooks"))]
     #[inline(always)]
     pub fn test_panic(&self, _point: &str) {}
+
+    /// Panics at `point` the first time only (a thread that starts again
+    /// after a panic must then be seen doing its work).
+    #[cfg(feature = "test-hooks")]
+    pub fn test_panic_once(&self, point: &str) {
+        use std::sync::atomic::Ordering;
+        if self.test_panic.as_deref() == Some(point)
+            && !self.test_panicked.swap(true, Ordering::SeqCst)
+        {
+            panic!("test hook: panic at {point}");
+        }
+    }
+
+    #[cfg(not(feature = "test-hooks"))]
+    #[inline(always)]
+    pub fn test_panic_once(&self, _point: &str) {}
 }

@@ -4,7 +4,6 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::delivery::{cancelled, deliver_popup};
@@ -16,6 +15,7 @@ use crate::log::Level;
 use crate::logs::deliver::{self, Outcome};
 use crate::logs::LogJob;
 use crate::report::{LeadReport, Report, RingingReport};
+use crate::threads::AfterPanic;
 
 thread_local! {
     /// The client whose worker this thread is (its `Shared` address), so a
@@ -44,10 +44,7 @@ pub(crate) fn spawn_workers(shared: &Arc<Shared>, count: usize) -> Result<(), Er
             shared.state().closing = true;
             shared.work_ready.notify_all();
             join_all(shared);
-            return Err(Error::new(
-                ErrorKind::Internal,
-                format!("could not start a worker thread: {e}"),
-            ));
+            return Err(e);
         }
     }
     Ok(())
@@ -56,39 +53,44 @@ pub(crate) fn spawn_workers(shared: &Arc<Shared>, count: usize) -> Result<(), Er
 /// Starts the call-log feeder (its handle joined with the workers').
 pub(crate) fn spawn_feeder(shared: &Arc<Shared>) -> Result<(), Error> {
     let feeder_shared = Arc::clone(shared);
-    let handle = thread::Builder::new()
-        .name("lsq-outbox".to_string())
-        .spawn(move || crate::logs::feeder::run(&feeder_shared))
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("could not start a thread: {e}"),
-            )
-        })?;
-    shared.pool().push(handle);
+    // It must run while the client lives: a bug in it would stop every
+    // retry of every pending call log, so it starts again.
+    let thread = shared.threads.start(
+        "lsq-outbox",
+        "the call-log feeder",
+        AfterPanic::Restart,
+        move || crate::logs::feeder::run(&feeder_shared),
+    )?;
+    shared.pool().push(thread);
     Ok(())
 }
 
 /// Starts one worker (already counted in `live_workers`) and keeps its
 /// handle for shutdown, dropping the handles of workers that have ended.
-fn spawn(shared: &Arc<Shared>, core: bool) -> std::io::Result<()> {
+fn spawn(shared: &Arc<Shared>, core: bool) -> Result<(), Error> {
     let worker_shared = Arc::clone(shared);
-    let handle = thread::Builder::new()
-        .name("lsq-worker".to_string())
-        .spawn(move || work(&worker_shared, core))?;
+    // Jobs and completions are guarded inside; a panic in the loop itself
+    // ends this worker, whose place is taken by the next one started.
+    let thread = shared.threads.start_once(
+        "lsq-worker",
+        "a worker",
+        move || work(&worker_shared, core),
+        {
+            let shared = Arc::clone(shared);
+            move || shared.state().live_workers -= 1
+        },
+    )?;
     let mut pool = shared.pool();
-    pool.retain(|h| !h.is_finished());
-    pool.push(handle);
+    pool.retain(|t| !t.is_finished());
+    pool.push(thread);
     Ok(())
 }
 
 /// Joins every worker, core and extra.
 fn join_all(shared: &Shared) {
     let handles = std::mem::take(&mut *shared.pool());
-    for handle in handles {
-        // A worker cannot panic out of its loop (jobs and completions are
-        // guarded), so an error here would be a bug we can only ignore.
-        let _ = handle.join();
+    for thread in handles {
+        thread.join();
     }
 }
 

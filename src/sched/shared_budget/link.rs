@@ -15,8 +15,8 @@
 //! - A timeout or an I/O error drops the connection (an unread answer would
 //!   desynchronise it); an error *answer* keeps it.
 
+use crate::threads::{LibraryThread, Threads};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use redis::{Connection, RedisError};
@@ -78,10 +78,11 @@ struct State {
     attempt: u64,
     /// The failure of the last connect attempt that failed.
     failed: Option<(u64, Failure)>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<LibraryThread>,
 }
 
 struct Inner {
+    threads: Threads,
     url: RedisUrl,
     timeout: Duration,
     state: Mutex<State>,
@@ -121,9 +122,10 @@ impl Drop for CheckedOut<'_> {
 
 impl Link {
     /// No I/O: the connection is made on first use.
-    pub(super) fn new(url: RedisUrl, timeout: Duration) -> Link {
+    pub(super) fn new(url: RedisUrl, timeout: Duration, threads: Threads) -> Link {
         Link {
             inner: Arc::new(Inner {
+                threads,
                 url,
                 timeout,
                 state: Mutex::new(State {
@@ -223,14 +225,16 @@ impl Link {
     fn start_connect(&self, state: &mut State) -> Result<u64, Failure> {
         if let Some(done) = state.thread.take() {
             // It has finished (the state is no longer Connecting): no wait.
-            let _ = done.join();
+            done.join();
         }
         state.attempt += 1;
         let attempt = state.attempt;
         let inner = Arc::clone(&self.inner);
-        let spawned = std::thread::Builder::new()
-            .name("lsq-redis-connect".into())
-            .spawn(move || {
+        let after_panic = Arc::clone(&self.inner);
+        let spawned = self.inner.threads.start_once(
+            "lsq-redis-connect",
+            "a Redis connect",
+            move || {
                 let budget = CONNECT_BUDGET.max(inner.timeout);
                 let result = connect(&inner.url, budget);
                 let mut state = inner.lock();
@@ -243,7 +247,20 @@ impl Link {
                 };
                 drop(state);
                 inner.changed.notify_all();
-            });
+            },
+            // Never left "connecting": the waiters see a failure and the
+            // next request connects again.
+            move || {
+                let mut state = after_panic.lock();
+                state.failed = Some((
+                    attempt,
+                    Failure::new(Kind::Connect, "internal error while connecting".into()),
+                ));
+                state.conn = Conn::Empty;
+                drop(state);
+                after_panic.changed.notify_all();
+            },
+        );
         match spawned {
             Ok(handle) => {
                 state.thread = Some(handle);
@@ -267,7 +284,7 @@ impl Drop for Link {
         // lookup): wait for it, so no thread of ours outlives the client.
         let thread = self.inner.lock().thread.take();
         if let Some(thread) = thread {
-            let _ = thread.join();
+            thread.join();
         }
     }
 }

@@ -12,6 +12,7 @@
 //! Only library worker threads call it, never a submit path: every call may
 //! take up to the timeout. Nothing is done at creation.
 
+use crate::threads::Threads;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -155,9 +156,22 @@ impl SharedBudget {
     /// A budget at `url` under `key`; each Redis call is bounded by
     /// `timeout` (`rate_limit_redis_timeout_ms`). No I/O here.
     pub fn new(url: RedisUrl, key: KeyName, timeout: Duration, logger: Logger) -> SharedBudget {
+        let threads = Threads::new(logger.clone());
+        SharedBudget::with_threads(url, key, timeout, logger, threads)
+    }
+
+    /// As [`SharedBudget::new`], its connect threads started by a client's
+    /// `threads` (their panics counted with the client's).
+    pub(crate) fn with_threads(
+        url: RedisUrl,
+        key: KeyName,
+        timeout: Duration,
+        logger: Logger,
+        threads: Threads,
+    ) -> SharedBudget {
         SharedBudget {
             keys: key.redis_keys(),
-            link: Link::new(url, timeout),
+            link: Link::new(url, timeout, threads),
             key,
             timeout,
             logger,
