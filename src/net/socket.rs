@@ -158,6 +158,9 @@ pub(super) struct SocketBuffers {
     queued: usize,
     /// `output[..written]` has held data: what drop wipes.
     written: usize,
+    /// `input[..received]` has held data: what drop wipes (wiping the
+    /// rest would only touch pages never used, and keep them resident).
+    received: usize,
 }
 
 impl SocketBuffers {
@@ -172,6 +175,7 @@ impl SocketBuffers {
             output: Vec::new(),
             queued: 0,
             written: 0,
+            received: 0,
         }
     }
 
@@ -211,7 +215,7 @@ impl Drop for SocketBuffers {
         // The request line carries the keys (query auth): wipe what the
         // connection sent and received when it goes.
         zeroize::Zeroize::zeroize(&mut self.output[..self.written]);
-        zeroize::Zeroize::zeroize(&mut self.input);
+        zeroize::Zeroize::zeroize(&mut self.input[..self.received]);
     }
 }
 
@@ -231,6 +235,7 @@ impl Buffers for SocketBuffers {
 
     fn input_appended(&mut self, amount: usize) {
         self.filled += amount;
+        self.received = self.received.max(self.filled);
     }
 
     fn input_consume(&mut self, amount: usize) {
@@ -245,6 +250,8 @@ impl Buffers for SocketBuffers {
     fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
         const MIN_TMP: usize = 10 * 1024;
         self.input_free(MIN_TMP);
+        // ureq may write anywhere in the scratch space.
+        self.received = self.input.len();
         (
             &mut self.input[self.filled..],
             &mut self.output[self.queued..],

@@ -26,6 +26,9 @@ use crate::threads::Threads;
 /// hundred bytes.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 
+/// Each connection's input and output buffer, to start with.
+const CONNECTION_BUFFER_BYTES: usize = 16 * 1024;
+
 /// The HTTP method of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -120,6 +123,12 @@ impl Transport {
             .no_delay(true)
             .proxy(proxy)
             .tls_config(tls)
+            // ureq's default is 128 KiB each, per connection: with a grown
+            // pool of 32 connections, megabytes that a popup (a request and
+            // an answer under 2 KiB) never needs, spread over the malloc
+            // arenas of the worker threads. They grow when needed.
+            .input_buffer_size(CONNECTION_BUFFER_BYTES)
+            .output_buffer_size(CONNECTION_BUFFER_BYTES)
             .max_idle_connections(pool)
             .max_idle_connections_per_host(pool)
             .build();
