@@ -198,7 +198,10 @@ impl SocketBuffers {
             self.consumed = 0;
         }
         if self.input.len() - self.filled < at_least {
-            self.input.resize(self.filled + at_least, 0);
+            // Doubled, not grown by what is asked (one byte when ureq wants
+            // more of a long header): reads stay large.
+            let len = (self.input.len() * 2).max(self.filled + at_least);
+            self.input.resize(len, 0);
         }
         &mut self.input[self.filled..]
     }

@@ -7,6 +7,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use ureq::http::header::{HeaderValue, CONTENT_TYPE};
+use ureq::http::Uri;
 use ureq::tls::TlsConfig;
 use ureq::{Agent, Proxy};
 use zeroize::Zeroizing;
@@ -18,7 +19,7 @@ use super::url::url_encode;
 use super::warm::Warmer;
 use super::WarmConnections;
 use crate::credentials::Credentials;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::options::{AuthMode, Options, ProxySetting};
 use crate::threads::Threads;
 
@@ -26,8 +27,14 @@ use crate::threads::Threads;
 /// hundred bytes.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 
-/// Each connection's input and output buffer, to start with.
-const CONNECTION_BUFFER_BYTES: usize = 16 * 1024;
+/// Each connection's output buffer, to start with (it grows when needed).
+const OUTPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// Each connection's input buffer: one byte more than ureq's largest
+/// response header (64 KiB), so that a server that never ends its header
+/// (or sends `100 Continue` forever) fills it and is refused at once, as
+/// ureq does with its default buffer. Allocated zeroed, so pages never
+/// written are never resident; only what held data is wiped.
+const INPUT_BUFFER_BYTES: usize = 64 * 1024 + 1;
 
 /// The HTTP method of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,8 +81,9 @@ pub struct Transport {
     base: String,
     /// `accessKey=..&secretKey=..`, URL-encoded, with `auth=query`; wiped when dropped.
     key_query: Option<Zeroizing<String>>,
-    /// The two header values, with `auth=header`; wiped when dropped.
-    header_keys: Option<(Zeroizing<String>, Zeroizing<String>)>,
+    /// The two header values, with `auth=header`: each request shares
+    /// these bytes (no copy), which are wiped when the last share is dropped.
+    header_keys: Option<(HeaderValue, HeaderValue)>,
     /// Who failure messages name, and the connect budget they quote.
     target: Target,
     /// `target.host_port`, shared with every answer.
@@ -127,8 +135,8 @@ impl Transport {
             // pool of 32 connections, megabytes that a popup (a request and
             // an answer under 2 KiB) never needs, spread over the malloc
             // arenas of the worker threads. They grow when needed.
-            .input_buffer_size(CONNECTION_BUFFER_BYTES)
-            .output_buffer_size(CONNECTION_BUFFER_BYTES)
+            .input_buffer_size(INPUT_BUFFER_BYTES)
+            .output_buffer_size(OUTPUT_BUFFER_BYTES)
             .max_idle_connections(pool)
             .max_idle_connections_per_host(pool)
             .build();
@@ -144,8 +152,8 @@ impl Transport {
             AuthMode::Header => (
                 None,
                 Some((
-                    Zeroizing::new(credentials.access_key().to_string()),
-                    Zeroizing::new(credentials.secret_key().to_string()),
+                    wiped_header(credentials.access_key())?,
+                    wiped_header(credentials.secret_key())?,
                 )),
             ),
         };
@@ -189,27 +197,27 @@ impl Transport {
 
     /// Sends one request and reads the answer.
     pub(crate) fn send(&self, request: &Request<'_>) -> Result<HttpAnswer, Error> {
-        let url = self.url(request);
+        let url = wiped_uri(self.url(request))?;
         let fail = |e: ureq::Error| map_error(e, &self.target);
         let sent = match (request.method, request.body) {
             (Method::Post, body) => {
                 let mut builder = self
                     .agent
-                    .post(url.as_str())
+                    .post(url)
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 if let Some((access, secret)) = &self.header_keys {
                     builder = builder
-                        .header("x-LSQ-AccessKey", access.as_str())
-                        .header("x-LSQ-SecretKey", secret.as_str());
+                        .header("x-LSQ-AccessKey", access.clone())
+                        .header("x-LSQ-SecretKey", secret.clone());
                 }
                 builder.send(body.unwrap_or_default())
             }
             (Method::Get, _) => {
-                let mut builder = self.agent.get(url.as_str());
+                let mut builder = self.agent.get(url);
                 if let Some((access, secret)) = &self.header_keys {
                     builder = builder
-                        .header("x-LSQ-AccessKey", access.as_str())
-                        .header("x-LSQ-SecretKey", secret.as_str());
+                        .header("x-LSQ-AccessKey", access.clone())
+                        .header("x-LSQ-SecretKey", secret.clone());
                 }
                 builder.call()
             }
@@ -253,4 +261,28 @@ impl Transport {
     pub fn interrupt(&self) {
         self.agent.clone().shutdown();
     }
+}
+
+/// Bytes that are wiped when the last reference to them is dropped: the
+/// header values and URIs ureq is given share them instead of copying.
+fn wiped_bytes(bytes: Vec<u8>) -> bytes::Bytes {
+    bytes::Bytes::from_owner(Zeroizing::new(bytes))
+}
+
+/// A key as a header value in wiped bytes.
+fn wiped_header(key: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_maybe_shared(wiped_bytes(key.as_bytes().to_vec()))
+        .map_err(|_| Error::invalid("the keys must be printable ASCII"))
+}
+
+/// The request URI (with `auth=query` it carries the keys) in wiped bytes.
+fn wiped_uri(mut url: Zeroizing<String>) -> Result<Uri, Error> {
+    // Moved, not copied: the buffer goes on to be wiped by the Bytes' owner.
+    let bytes = wiped_bytes(std::mem::take(&mut *url).into_bytes());
+    Uri::from_maybe_shared(bytes).map_err(|_| {
+        Error::new(
+            ErrorKind::Internal,
+            "internal error: the request URL does not parse",
+        )
+    })
 }
