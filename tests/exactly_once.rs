@@ -92,3 +92,72 @@ fn call_logs_with_an_e_mail_agent_call_back_once_at_free_with_an_outbox() {
     run(EMAIL, Some(&dir.join("outbox.db")), 30);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every kind of accepted async call at once (popups, lookups, agents
+/// ringing with an e-mail agent and a lookup, call logs), the host refusing
+/// connections, then free: each callback ran exactly once when free returns.
+fn run_every_kind(rounds: usize, slow: bool) {
+    let url = refusing_url();
+    let emu = slow.then(|| {
+        let emu = default_emulator();
+        emu.set_delay(std::time::Duration::from_millis(300));
+        emu
+    });
+    for round in 0..rounds {
+        let mut options = Options::default();
+        options.set("shutdown_timeout_ms", "200").unwrap();
+        options.set("rate_limit", "0").unwrap();
+        let target = emu.as_ref().map_or(url.as_str(), |e| e.url());
+        let c = Client::new(target, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options).unwrap();
+        let calls: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
+        let count = |kind: usize| {
+            let calls = calls.clone();
+            move || {
+                calls[kind].fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        for i in 0..3 {
+            let id = format!("every-{round}-{i}");
+            let mut popup = documented_popup(&id);
+            popup.call_session_id = &id;
+            let done = count(0);
+            c.show_agent_popup_async(&popup, move |_| done()).unwrap();
+            let done = count(1);
+            c.find_lead_async(&format!("+91-86117959{i:02}"), move |_| done())
+                .unwrap();
+            let ringing = lsq::Ringing {
+                caller_number: "+91-8611795988",
+                agent_number: "1001",
+                display_number: "+91-8611795989",
+                direction: Direction::Inbound,
+                call_session_id: &id,
+                user: EMAIL,
+                lead_id: None,
+                tag: None,
+            };
+            let done = count(2);
+            c.agent_ringing_async(&ringing, move |_| done()).unwrap();
+            let done = count(3);
+            c.log_call_async(&call_log(&id, EMAIL), move |_| done())
+                .unwrap();
+        }
+        drop(c);
+        let got: Vec<usize> = calls.iter().map(|n| n.load(Ordering::SeqCst)).collect();
+        assert_eq!(
+            got,
+            [3, 3, 3, 3],
+            "round {round}: callbacks of (popups, lookups, ringing, call logs), 3 accepted each"
+        );
+    }
+}
+
+#[test]
+fn every_kind_of_async_call_calls_back_once_at_free() {
+    run_every_kind(30, false);
+}
+
+/// The same with a slow server: requests are in flight when free cancels them.
+#[test]
+fn every_kind_of_async_call_calls_back_once_at_free_while_in_flight() {
+    run_every_kind(10, true);
+}
