@@ -117,6 +117,10 @@ impl Lines {
 
 /// A client on the outbox at `path`, its log lines kept in `lines`.
 fn client(url: &str, path: &Path, lines: &Arc<Lines>) -> Client {
+    client_with(url, path, lines, &[])
+}
+
+fn client_with(url: &str, path: &Path, lines: &Arc<Lines>, settings: &[(&str, &str)]) -> Client {
     let sink = lines.clone();
     let mut options = Options {
         logger: Logger::new(Arc::new(move |level: Level, line: &str| {
@@ -129,6 +133,9 @@ fn client(url: &str, path: &Path, lines: &Arc<Lines>) -> Client {
         ..Options::default()
     };
     options.set("outbox", path.to_str().unwrap()).unwrap();
+    for (k, v) in settings {
+        options.set(k, v).unwrap();
+    }
     Client::new(url, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options).unwrap()
 }
 
@@ -320,4 +327,41 @@ fn the_next_client_reports_the_kept_log_again_and_still_keeps_it() {
         assert_eq!(records(&path)[0].state, State::Pending);
     }
     assert_eq!(emu.requests_for(Endpoint::LogCall).len(), 0);
+}
+
+/// More unreadable logs than the feeder takes in one look (2 here: one log
+/// worker) do not hold a readable one behind them back until the feeder's
+/// next poll (30 s): it looks again at once. 20 are reported with a line
+/// each, the rest with one line, and all are counted.
+#[test]
+fn many_unreadable_logs_neither_hold_back_a_readable_one_nor_flood_the_log() {
+    let dir = TempDir::new("many");
+    let path = dir.outbox();
+    let calls: Vec<String> = (0..25).map(|i| format!("kept-{i}")).collect();
+    let mut rows: Vec<(&str, &str)> = calls.iter().map(|c| (c.as_str(), NEWER)).collect();
+    rows.push(("today-minimal", unversioned("today-minimal")));
+    outbox_with(&path, &rows);
+    let emu = sample_emulator();
+    let lines = Arc::new(Lines::default());
+    let c = client_with(emu.url(), &path, &lines, &[("max_in_flight", "4")]);
+    // Less than one poll: with one look per wake it would wait for twelve.
+    assert!(
+        emu.wait_for_call_logs_for("today-minimal", 1, Duration::from_secs(20)),
+        "{:#?}",
+        lines.all()
+    );
+    c.flush(Duration::from_secs(30)).unwrap();
+    assert!(c
+        .metrics()
+        .contains("\nlsq_call_logs_unreadable_stored 25\n"));
+    assert_eq!(c.outbox_count().unwrap(), (25, 0));
+    drop(c);
+    let lines = lines.all();
+    let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("Error")).collect();
+    assert_eq!(errors.len(), 21, "{errors:#?}");
+    assert!(
+        errors[20].contains("more call logs this liblsq cannot read are kept"),
+        "{errors:#?}"
+    );
+    assert_eq!(emu.requests_for(Endpoint::LogCall).len(), 1);
 }

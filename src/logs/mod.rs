@@ -164,14 +164,26 @@ impl CallLogs {
     /// Due records not in flight, oldest first, now marked in flight (at
     /// most `limit`).
     pub fn take_due(&self, limit: usize) -> Result<Vec<LogJob>, Error> {
+        let mut taken = Vec::new();
+        // Unreadable records found in a pass took room in it: look again,
+        // so a batch of them does not hold readable ones back a poll.
+        while self.take_due_pass(limit, &mut taken)? && taken.len() < limit {}
+        Ok(taken)
+    }
+
+    /// One look at the due records; true when it found unreadable ones and
+    /// there may be more due records behind them.
+    fn take_due_pass(&self, limit: usize, taken: &mut Vec<LogJob>) -> Result<bool, Error> {
         let skipped = {
             let live = self.live();
             live.in_flight.len() + live.unreadable.len()
         };
         let now = now_ms();
-        let due = self.outbox.due(now, limit + skipped)?;
+        let asked = limit.saturating_sub(taken.len()).saturating_add(skipped);
+        let due = self.outbox.due(now, asked)?;
+        let more = due.len() >= asked;
+        let mut found = Vec::new();
         let mut live = self.live();
-        let mut taken = Vec::new();
         for record in due {
             if taken.len() >= limit
                 || live.in_flight.contains(&record.id)
@@ -201,12 +213,17 @@ impl CallLogs {
                 }
                 Err(why) => {
                     live.unreadable.insert(record.id);
-                    let kept = live.unreadable.len();
-                    self.report_unreadable(&record, &why, kept);
+                    found.push((record, why, live.unreadable.len()));
                 }
             }
         }
-        Ok(taken)
+        drop(live);
+        // Logged without the lock: the sink may call back into the client.
+        let found_any = !found.is_empty();
+        for (record, why, kept) in found {
+            self.report_unreadable(&record, &why, kept);
+        }
+        Ok(found_any && more)
     }
 
     /// One error line for a stored log this liblsq cannot read (the first

@@ -233,14 +233,14 @@ pub fn unreadable(payload: &str) -> Option<Unreadable> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Exactly what liblsq wrote before payloads had a version (captured
     /// from that code; tests/fixtures/outbox_payload_v1.jsonl has the same).
     const UNVERSIONED_MINIMAL: &str = r#"{"source_number":"+91-8611795988","destination_number":"1001","display_number":"+91-8611795989","direction":"Inbound","call_session_id":"today-minimal","status":"Answered","start_time":1764000000,"end_time":1764000095,"duration_s":80,"user":null,"lead_id":null,"resource_url":null,"caller_source":null,"tag":null}"#;
 
-    fn record() -> LogRecord {
+    pub(in crate::outbox) fn record() -> LogRecord {
         LogRecord {
             source_number: "+91-8611795988".into(),
             destination_number: "1001".into(),
