@@ -43,7 +43,7 @@ mod tests;
 
 pub use error::{OutboxError, OutboxErrorKind};
 pub use lock::lock_path;
-pub use payload::{unreadable, Unreadable, PAYLOAD_VERSION};
+pub use payload::{unreadable, Unreadable};
 pub use record::{Record, State, Stats, Which};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::Outbox;

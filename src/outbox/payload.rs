@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::{CallLog, CallStatus, Direction};
 
 /// The newest payload format this liblsq reads, and the one it writes.
-pub const PAYLOAD_VERSION: u64 = 1;
+// Not `pub`: cbindgen would put a public const into the C header.
+pub(crate) const PAYLOAD_VERSION: u64 = 1;
 
 /// The version of a payload without `v`: liblsq's format before `v` existed.
 const UNVERSIONED: u64 = 1;
