@@ -6,14 +6,17 @@
 //! is fixed, and removes them. It works while a client has the outbox open:
 //! it opens the file without the client's lock, and SQLite (WAL mode)
 //! keeps the two consistent; a running client picks retried logs up at its
-//! next pass. It never creates a file, so a mistyped path is an error.
+//! next pass. It never creates a file, so a mistyped path is an error. It
+//! reads payloads by the client's rule (`lsq::outbox::unreadable`), so it
+//! shows which logs a client of its version keeps without sending them:
+//! written by a newer liblsq, or damaged.
 //!
 //! Exit status: 0 done, 1 failed (the reason on stderr), 2 usage error.
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lsq::outbox::{Outbox, Record, State, Stats, Which};
+use lsq::outbox::{unreadable, Outbox, Record, State, Stats, Unreadable, Which};
 use serde_json::{json, Value};
 
 const USAGE: &str = "\
@@ -25,12 +28,13 @@ It may be open by a running client; this tool never creates it.
 commands:
   list [pending|dead|all] [--limit N]
                 what waits to be sent or was given up on (dead), oldest first:
-                since when, attempts, last HTTP status and reason, CallSessionId
-                (default: all, at most 100)
+                since when, attempts, last HTTP status and reason, CallSessionId,
+                and whether this liblsq can read it (default: all, at most 100)
   retry [ID]    put dead logs back in the queue, due now (all, or the one ID);
                 the client sends them at its next pass
   purge-dead    remove every dead log for good
-  stats         counts, age of the oldest pending log, attempts, size on disk
+  stats         counts, age of the oldest pending log, attempts, size on disk,
+                pending logs this liblsq cannot read (kept for a newer liblsq)
 
 options:
   --json        machine-readable output (list, stats)
@@ -173,8 +177,11 @@ fn record_json(r: &Record) -> Value {
         "next_try_at_ms": r.next_try_at,
         "last_status": r.last_status,
         "last_reason": r.last_reason,
-        // The LogCall body as an object, as it is sent; a payload that is not JSON (it never
-        // should be) is shown as the string it is rather than lost.
+        // Why this liblsq cannot read the payload (null: it can): such a log
+        // is kept, not sent, for a newer liblsq.
+        "unreadable": unreadable(&r.payload).map(|why| why.to_string()),
+        // The stored call log as an object; a payload that is not JSON (it never should be)
+        // is shown as the string it is rather than lost.
         "payload": serde_json::from_str::<Value>(&r.payload)
             .unwrap_or_else(|_| Value::String(r.payload.clone())),
     })
@@ -201,9 +208,12 @@ fn print_record(r: &Record, now: i64) {
         ),
         State::Dead => println!("    attempts {}, given up; {last}", r.attempts),
     }
+    if let Some(why) = unreadable(&r.payload) {
+        println!("    unreadable: {why}: kept for a newer liblsq (this one never sends it)");
+    }
 }
 
-fn stats_json(path: &str, s: &Stats, now: i64) -> Value {
+fn stats_json(path: &str, s: &Stats, unreadable: &[(u64, Unreadable)], now: i64) -> Value {
     json!({
         "path": path,
         "pending": s.pending,
@@ -216,10 +226,11 @@ fn stats_json(path: &str, s: &Stats, now: i64) -> Value {
             .map(|(a, n)| json!({"attempts": a, "logs": n})).collect::<Vec<_>>(),
         "total_attempts": s.total_attempts,
         "file_bytes": s.file_bytes,
+        "unreadable_pending": unreadable.len(),
     })
 }
 
-fn print_stats(path: &str, s: &Stats, now: i64) {
+fn print_stats(path: &str, s: &Stats, unreadable: &[(u64, Unreadable)], now: i64) {
     println!("outbox {path}: {} bytes on disk", s.file_bytes);
     match s.oldest_pending_at {
         Some(t) => println!(
@@ -258,6 +269,15 @@ fn print_stats(path: &str, s: &Stats, now: i64) {
         println!("pending logs: {}", hist.join(", "));
     }
     println!("failed attempts of stored logs: {}", s.total_attempts);
+    if let Some((first, _)) = unreadable.first() {
+        println!(
+            "unreadable: {} pending log{} kept for a newer liblsq (this one cannot read {}; \
+             the first is #{first}, see `list pending`)",
+            unreadable.len(),
+            if unreadable.len() == 1 { "" } else { "s" },
+            if unreadable.len() == 1 { "it" } else { "them" },
+        );
+    }
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -308,10 +328,11 @@ fn run(args: Args) -> Result<(), String> {
         }
         Command::Stats => {
             let s = outbox.stats().map_err(|e| e.to_string())?;
+            let unreadable = outbox.unreadable_pending().map_err(|e| e.to_string())?;
             if args.json {
-                println!("{:#}", stats_json(&args.path, &s, now));
+                println!("{:#}", stats_json(&args.path, &s, &unreadable, now));
             } else {
-                print_stats(&args.path, &s, now);
+                print_stats(&args.path, &s, &unreadable, now);
             }
         }
     }

@@ -276,3 +276,70 @@ fn usage_errors_exit_2_with_the_usage() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).starts_with("usage: lsq-outbox"));
 }
+
+/// Logs a client of this version keeps without sending (a newer format, a
+/// damaged payload) are marked in `list` and counted in `stats`; a log in
+/// the format liblsq wrote before payloads had a version is not.
+#[test]
+fn logs_this_liblsq_cannot_read_are_shown_as_kept_for_a_newer_one() {
+    let dir = TempDir::new("unreadable");
+    let path = dir.0.join("outbox.db");
+    let client = Outbox::open(&path).unwrap();
+    let readable = include_str!("../../tests/fixtures/outbox_payload_v1.jsonl")
+        .lines()
+        .next()
+        .unwrap();
+    let now = 1_700_000_000_000;
+    let ok = client.accept("today-minimal", readable, now).unwrap();
+    let newer = client
+        .accept("newer-1", r#"{"v":2,"call":{"start_ms":1}}"#, now + 1)
+        .unwrap();
+    let damaged = client
+        .accept("damaged-1", r#"{"source_number":"+91-86"#, now + 2)
+        .unwrap();
+    let path = path.to_str().unwrap();
+
+    let text = stdout(&tool(&[path, "list"]));
+    let block = |id: u64| {
+        let start = text.find(&format!("#{id} ")).unwrap();
+        let end = text[start + 1..]
+            .find("\n#")
+            .map_or(text.len(), |e| start + 1 + e);
+        text[start..end].to_string()
+    };
+    assert!(!block(ok).contains("unreadable"), "{text}");
+    assert!(
+        block(newer).contains(
+            "unreadable: its payload is format 2, newer than this liblsq reads (up to 1): \
+             kept for a newer liblsq"
+        ),
+        "{text}"
+    );
+    assert!(
+        block(damaged).contains("unreadable: its payload is not a call log this liblsq reads"),
+        "{text}"
+    );
+    assert!(!text.contains("+91-86\""), "no payload content: {text}");
+
+    let v: serde_json::Value =
+        serde_json::from_slice(&tool(&["--json", path, "list"]).stdout).unwrap();
+    assert_eq!(v["records"][0]["unreadable"], serde_json::Value::Null);
+    assert!(v["records"][1]["unreadable"]
+        .as_str()
+        .unwrap()
+        .contains("format 2"));
+    assert!(v["records"][2]["unreadable"].is_string(), "{v}");
+
+    let text = stdout(&tool(&[path, "stats"]));
+    assert!(
+        text.contains(&format!(
+            "unreadable: 2 pending logs kept for a newer liblsq (this one cannot read them; \
+             the first is #{newer}"
+        )),
+        "{text}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&tool(&["--json", path, "stats"]).stdout).unwrap();
+    assert_eq!(v["unreadable_pending"], 2);
+    assert_eq!(v["pending"], 3);
+}

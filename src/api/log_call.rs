@@ -1,7 +1,7 @@
 //! LeadSquared's "Call Log API for the Generic Telephony Connector"
 //! (`POST /v2/Telephony.svc/LogCall`), sent after hangup with the popup's
-//! CallSessionId: the log a PBX gives, its rules, the record kept in the
-//! outbox until it is delivered, and the body on the wire.
+//! CallSessionId: the log a PBX gives, its rules, and the body on the wire.
+//! (What the outbox keeps until the log is delivered is `outbox/payload.rs`'s.)
 
 use serde::{Deserialize, Serialize};
 
@@ -143,27 +143,6 @@ impl<'a> CallLog<'a> {
         }
         Ok(())
     }
-
-    /// The record kept until the log is delivered.
-    pub(crate) fn to_record(self) -> LogRecord {
-        let own = |v: Option<&str>| given(v).map(str::to_string);
-        LogRecord {
-            source_number: self.source_number.to_string(),
-            destination_number: self.destination_number.to_string(),
-            display_number: self.display_number.to_string(),
-            direction: self.direction.as_str().to_string(),
-            call_session_id: self.call_session_id.to_string(),
-            status: self.status,
-            start_time: self.start_time,
-            end_time: self.end_time,
-            duration_s: self.duration_s,
-            user: own(self.user),
-            lead_id: own(self.lead_id),
-            resource_url: own(self.resource_url),
-            caller_source: own(self.caller_source),
-            tag: own(self.tag),
-        }
-    }
 }
 
 fn check_url(url: &str) -> Result<(), Error> {
@@ -193,26 +172,6 @@ fn check_url(url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A call log as the outbox keeps it (JSON), the agent as given: an
-/// e-mail is resolved when the log is sent, not when it is accepted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LogRecord {
-    pub source_number: String,
-    pub destination_number: String,
-    pub display_number: String,
-    pub direction: String,
-    pub call_session_id: String,
-    pub status: CallStatus,
-    pub start_time: i64,
-    pub end_time: i64,
-    pub duration_s: u32,
-    pub user: Option<String>,
-    pub lead_id: Option<String>,
-    pub resource_url: Option<String>,
-    pub caller_source: Option<String>,
-    pub tag: Option<String>,
-}
-
 /// The LogCall body: exactly the documented names, the optional ones only
 /// when given (the API refuses unknown attributes).
 #[derive(Serialize)]
@@ -239,24 +198,24 @@ struct Body<'a> {
     tag: Option<&'a str>,
 }
 
-/// The body for `record`, with the agent's UserId as resolved (`None`:
-/// left out).
-pub(crate) fn body(record: &LogRecord, user_id: Option<&str>) -> Vec<u8> {
+/// The body for `log`, with the agent's UserId as resolved (`None`: left
+/// out); empty optional fields are left out too.
+pub(crate) fn body(log: &CallLog<'_>, user_id: Option<&str>) -> Vec<u8> {
     let body = Body {
-        source_number: &record.source_number,
-        destination_number: &record.destination_number,
-        display_number: &record.display_number,
-        direction: &record.direction,
-        call_session_id: &record.call_session_id,
-        status: record.status.as_str(),
-        start_time: utc(record.start_time),
-        end_time: utc(record.end_time),
-        call_duration: record.duration_s,
+        source_number: log.source_number,
+        destination_number: log.destination_number,
+        display_number: log.display_number,
+        direction: log.direction.as_str(),
+        call_session_id: log.call_session_id,
+        status: log.status.as_str(),
+        start_time: utc(log.start_time),
+        end_time: utc(log.end_time),
+        call_duration: log.duration_s,
         user_id,
-        lead_id: record.lead_id.as_deref(),
-        resource_url: record.resource_url.as_deref(),
-        caller_source: record.caller_source.as_deref(),
-        tag: record.tag.as_deref(),
+        lead_id: given(log.lead_id),
+        resource_url: given(log.resource_url),
+        caller_source: given(log.caller_source),
+        tag: given(log.tag),
     };
     // Serializing these plain fields cannot fail.
     serde_json::to_vec(&body).unwrap_or_default()
@@ -354,8 +313,7 @@ mod tests {
 
     #[test]
     fn the_body_has_exactly_the_documented_names() {
-        let record = log().to_record();
-        let text = String::from_utf8(body(&record, None)).unwrap();
+        let text = String::from_utf8(body(&log(), None)).unwrap();
         assert_eq!(
             text,
             format!(
@@ -375,11 +333,9 @@ mod tests {
             ..log()
         };
         full.validate(NOW).unwrap();
-        let value: serde_json::Value = serde_json::from_slice(&body(
-            &full.to_record(),
-            Some("a484b8fc-0425-48f6-abf8-15af4cb65137"),
-        ))
-        .unwrap();
+        let value: serde_json::Value =
+            serde_json::from_slice(&body(&full, Some("a484b8fc-0425-48f6-abf8-15af4cb65137")))
+                .unwrap();
         let names: Vec<&str> = value
             .as_object()
             .unwrap()

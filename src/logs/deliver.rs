@@ -9,10 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::api::log_call::{self, LogRecord};
+use crate::api::log_call;
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::lookup::users::resolve_user;
+use crate::outbox::payload::LogRecord;
 use crate::sched::delivery::attempt;
 use crate::sched::job::Class;
 use crate::sched::shared::Shared;
@@ -61,7 +62,7 @@ pub(crate) fn deliver(shared: &Shared, id: u64, record: &LogRecord) -> (Outcome,
             }
         }
     };
-    let body = log_call::body(record, user_id.as_deref());
+    let body = log_call::body(&record.call_log(), user_id.as_deref());
     let what = format_args!("call log {id} (call {})", record.call_session_id);
     let sent = attempt(
         shared,

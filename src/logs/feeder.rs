@@ -75,7 +75,10 @@ pub(crate) fn run(shared: &Arc<Shared>) {
 /// record due already is in flight (or waits for room): its outcome wakes
 /// the feeder, so there is nothing to poll for.
 fn next_wake(logs: &CallLogs) -> Duration {
-    match logs.outbox.next_due_at() {
+    // Unreadable records are kept, not sent: their due time is no reason
+    // to wake.
+    let unreadable = logs.live().unreadable.clone();
+    match logs.outbox.next_due_at_except(&unreadable) {
         Ok(Some(at)) if at > now_ms() => {
             let ms = at.saturating_sub(now_ms());
             Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(POLL)

@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::api::log_call::{CallLog, LogRecord};
+use crate::api::log_call::CallLog;
 use crate::api::popup::Delivered;
 use crate::error::{Error, ErrorKind};
 use crate::log::{Level, Logger};
+use crate::outbox::payload::{self, LogRecord};
 use crate::outbox::{Outbox, OutboxError, Record};
 use crate::report::Report;
 use crate::sched::job::Completion;
@@ -44,6 +45,10 @@ pub(crate) struct LogCounters {
 /// How long a new log belongs to the call that accepted it.
 const JUST_ACCEPTED_MS: i64 = 10_000;
 
+/// Unreadable stored logs reported with a line each; any more are only
+/// counted (a rollback over a large outbox must not flood the log).
+const UNREADABLE_LINES: usize = 20;
+
 /// A stored log on its way: what the workers carry.
 #[derive(Clone, Debug)]
 pub(crate) struct LogJob {
@@ -60,6 +65,9 @@ pub(crate) struct LogJob {
 struct Live {
     completions: HashMap<u64, Completion<Report>>,
     in_flight: HashSet<u64>,
+    /// Pending records whose payload this liblsq cannot read: kept as they
+    /// are (never sent, never dead), reported once, skipped from then on.
+    unreadable: HashSet<u64>,
     /// Set at shutdown: the feeder stops.
     stopping: bool,
 }
@@ -132,10 +140,9 @@ impl CallLogs {
         log: &CallLog<'_>,
         done: Option<Completion<Report>>,
     ) -> Result<(LogJob, bool), Error> {
-        let record = log.to_record();
+        let record = LogRecord::of(log);
         let accepted_at = now_ms();
-        let payload = serde_json::to_string(&record)
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("call log: {e}")))?;
+        let payload = payload::encode(&record);
         let id = self
             .outbox
             .accept(log.call_session_id, &payload, accepted_at)?;
@@ -157,13 +164,31 @@ impl CallLogs {
     /// Due records not in flight, oldest first, now marked in flight (at
     /// most `limit`).
     pub fn take_due(&self, limit: usize) -> Result<Vec<LogJob>, Error> {
-        let in_flight = self.live().in_flight.len();
-        let now = now_ms();
-        let due = self.outbox.due(now, limit + in_flight)?;
-        let mut live = self.live();
         let mut taken = Vec::new();
+        // Unreadable records found in a pass took room in it: look again,
+        // so a batch of them does not hold readable ones back a poll.
+        while self.take_due_pass(limit, &mut taken)? && taken.len() < limit {}
+        Ok(taken)
+    }
+
+    /// One look at the due records; true when it found unreadable ones and
+    /// there may be more due records behind them.
+    fn take_due_pass(&self, limit: usize, taken: &mut Vec<LogJob>) -> Result<bool, Error> {
+        let skipped = {
+            let live = self.live();
+            live.in_flight.len() + live.unreadable.len()
+        };
+        let now = now_ms();
+        let asked = limit.saturating_sub(taken.len()).saturating_add(skipped);
+        let due = self.outbox.due(now, asked)?;
+        let more = due.len() >= asked;
+        let mut found = Vec::new();
+        let mut live = self.live();
         for record in due {
-            if taken.len() >= limit || live.in_flight.contains(&record.id) {
+            if taken.len() >= limit
+                || live.in_flight.contains(&record.id)
+                || live.unreadable.contains(&record.id)
+            {
                 continue;
             }
             // A log this client accepted moments ago is its accepting call's
@@ -176,8 +201,8 @@ impl CallLogs {
             if just_accepted {
                 continue;
             }
-            match self.parse(&record) {
-                Some(parsed) => {
+            match payload::decode(&record.payload) {
+                Ok(parsed) => {
                     live.in_flight.insert(record.id);
                     taken.push(LogJob {
                         id: record.id,
@@ -186,20 +211,48 @@ impl CallLogs {
                         record: parsed,
                     });
                 }
-                None => {
-                    drop(live);
-                    let _ = self
-                        .outbox
-                        .dead(record.id, 0, "the stored log is not readable");
-                    live = self.live();
+                Err(why) => {
+                    live.unreadable.insert(record.id);
+                    found.push((record, why, live.unreadable.len()));
                 }
             }
         }
-        Ok(taken)
+        drop(live);
+        // Logged without the lock: the sink may call back into the client.
+        let found_any = !found.is_empty();
+        for (record, why, kept) in found {
+            self.report_unreadable(&record, &why, kept);
+        }
+        Ok(found_any && more)
     }
 
-    fn parse(&self, record: &Record) -> Option<LogRecord> {
-        serde_json::from_str(&record.payload).ok()
+    /// One error line for a stored log this liblsq cannot read (the first
+    /// [`UNREADABLE_LINES`] of them; then one line saying the rest are only
+    /// counted). The record is left exactly as it is, for a liblsq that
+    /// reads it: marking it dead would lose it to an upgrade's rollback.
+    fn report_unreadable(&self, record: &Record, why: &payload::Unreadable, kept: usize) {
+        if kept > UNREADABLE_LINES + 1 {
+            return;
+        }
+        self.logger.log(Level::Error, || {
+            if kept > UNREADABLE_LINES {
+                return format!(
+                    "outbox {}: more call logs this liblsq cannot read are kept, counted in \
+                     lsq_call_logs_unreadable_stored without a line each (lsq-outbox list shows them)",
+                    self.outbox.path().display()
+                );
+            }
+            format!(
+                "call log {} (call {}) is not sent: {why}; kept pending in the outbox for a \
+                 liblsq that reads it (not dead; upgrade liblsq, or see lsq-outbox list)",
+                record.id, record.call_session_id
+            )
+        });
+    }
+
+    /// Pending logs this client found it cannot read and keeps.
+    pub fn unreadable(&self) -> u64 {
+        self.live().unreadable.len() as u64
     }
 
     /// Whether the log accepted at `accepted_ms` is past `log_max_age_ms`.

@@ -131,6 +131,12 @@ pub(crate) fn render(shared: &Shared) -> String {
             "Dead call logs kept in the outbox now.",
             |f| f.sample("", dead),
         );
+        out.family(
+            "lsq_call_logs_unreadable_stored",
+            Kind::Gauge,
+            "Pending call logs kept in the outbox that this liblsq cannot read (a newer format, or damaged): not sent, never dead, for a liblsq that reads them.",
+            |f| f.sample("", shared.logs.unreadable()),
+        );
     }
 
     let requests = shared

@@ -21,13 +21,19 @@
 //!   admin retries a dead log (`retry_dead` resets `attempts` to 0); an age
 //!   rule should not kill such a log again before its first new attempt.
 //!
+//! - **Payloads**: the store keeps a payload as opaque text; `payload.rs`
+//!   says what a call log's payload is, its format version, and which ones
+//!   this liblsq cannot read (kept, never dead: see there).
+//!
 //! One concept per file: `store.rs` the API, `schema.rs` the on-disk format
-//! and its checks, `group_commit.rs` shared commits, `lock.rs` one client
-//! per file, `record.rs` what a record is, `error.rs` what can go wrong.
+//! and its checks, `payload.rs` the call log kept and its versions,
+//! `group_commit.rs` shared commits, `lock.rs` one client per file,
+//! `record.rs` what a record is, `error.rs` what can go wrong.
 
 mod error;
 mod group_commit;
 mod lock;
+pub(crate) mod payload;
 mod record;
 mod schema;
 mod store;
@@ -37,6 +43,7 @@ mod tests;
 
 pub use error::{OutboxError, OutboxErrorKind};
 pub use lock::lock_path;
+pub use payload::{unreadable, Unreadable};
 pub use record::{Record, State, Stats, Which};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::Outbox;

@@ -1,8 +1,8 @@
 //! What the outbox keeps about one call log, and the summaries it gives.
 //!
 //! The store does not know what a call log is: the payload is an opaque text
-//! (the caller's JSON), so the wire format can change without a schema
-//! migration. Only what scheduling and an admin need is in columns.
+//! (its format, versioned, is `payload.rs`'s), so it can change without a
+//! schema migration. Only what scheduling and an admin need is in columns.
 
 /// Where a record is in its life. Delivered records are deleted, so they
 /// have no state.
@@ -54,7 +54,8 @@ pub struct Record {
     pub accepted_at: i64,
     /// The call's CallSessionId, for listing and log lines.
     pub call_session_id: String,
-    /// The call log as the caller stored it (JSON text); opaque to the store.
+    /// The call log as the caller stored it (JSON text, see `payload.rs`);
+    /// opaque to the store.
     pub payload: String,
     /// Delivery attempts that failed so far.
     pub attempts: u32,

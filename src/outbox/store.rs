@@ -12,6 +12,7 @@
 //! `&self`. Writes go through one SQLite connection behind a mutex, and
 //! concurrent `accept`s share a commit (see `group_commit.rs`).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
 use super::error::{OutboxError, OutboxErrorKind};
 use super::group_commit::GroupCommit;
 use super::lock::ClientLock;
+use super::payload::{self, Unreadable};
 use super::record::{Record, State, Stats, Which};
 use super::schema;
 
@@ -257,13 +259,55 @@ impl Outbox {
     /// When the next pending record is due (Unix ms), `None` when nothing is
     /// pending: how long a scheduler may sleep.
     pub fn next_due_at(&self) -> Result<Option<i64>, OutboxError> {
-        self.conn()
-            .query_row(
-                "SELECT min(next_try_at) FROM call_log WHERE state = 'pending'",
-                [],
-                |row| row.get(0),
+        self.next_due_at_except(&HashSet::new())
+    }
+
+    /// [`next_due_at`](Self::next_due_at) leaving out the records `except`
+    /// (those the caller keeps but does not send: their due time must not
+    /// wake it).
+    pub fn next_due_at_except(&self, except: &HashSet<u64>) -> Result<Option<i64>, OutboxError> {
+        let conn = self.conn();
+        // By the due index, earliest first: at most |except| rows are passed
+        // over before the answer.
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, next_try_at FROM call_log WHERE state = 'pending' \
+                 ORDER BY next_try_at LIMIT ?1",
             )
-            .map_err(|e| self.err("reading", e))
+            .map_err(|e| self.err("reading", e))?;
+        let limit = i64::try_from(except.len().saturating_add(1)).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![limit], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err("reading", e))?;
+        Ok(rows
+            .into_iter()
+            .find(|(id, _)| !except.contains(id))
+            .map(|(_, at)| at))
+    }
+
+    /// The pending records whose payload this liblsq cannot read (a newer
+    /// format, or damaged; see `payload.rs`), oldest first, each with why:
+    /// kept for a liblsq that reads them. Reads every pending payload.
+    pub fn unreadable_pending(&self) -> Result<Vec<(u64, Unreadable)>, OutboxError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, payload FROM call_log WHERE state = 'pending' ORDER BY id")
+            .map_err(|e| self.err("reading", e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err("reading", e))?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err("reading", e))? {
+            let payload: String = row.get(1).map_err(|e| self.err("reading", e))?;
+            if let Some(why) = payload::unreadable(&payload) {
+                found.push((
+                    row.get::<_, i64>(0).map_err(|e| self.err("reading", e))? as u64,
+                    why,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     fn update(

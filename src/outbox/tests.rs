@@ -486,6 +486,36 @@ fn stats_summarise_the_outbox() {
     assert!(s.file_bytes > 0);
 }
 
+/// The feeder's view of records it keeps but does not send: their due
+/// time is left out of `next_due_at_except`, and `unreadable_pending`
+/// names them by the payload rule (dead ones are an admin's, not counted).
+#[test]
+fn records_kept_unsent_neither_wake_the_feeder_nor_hide_from_the_admin() {
+    let outbox = Outbox::in_memory();
+    let readable = payload::encode(&payload::tests::record());
+    let newer = outbox.accept("newer", r#"{"v":9}"#, 100).unwrap();
+    let damaged = outbox.accept("damaged", "{", 200).unwrap();
+    let later = outbox.accept("later", &readable, 300).unwrap();
+    let dead = outbox.accept("dead", "[]", 400).unwrap();
+    outbox.dead(dead, 0, "x").unwrap();
+    outbox.retry_later(later, 5_000, 503, "busy").unwrap();
+
+    assert_eq!(outbox.next_due_at().unwrap(), Some(100));
+    let kept: HashSet<u64> = [newer, damaged].into();
+    assert_eq!(outbox.next_due_at_except(&kept).unwrap(), Some(5_000));
+    let all: HashSet<u64> = [newer, damaged, later].into();
+    assert_eq!(outbox.next_due_at_except(&all).unwrap(), None);
+
+    let found = outbox.unreadable_pending().unwrap();
+    assert_eq!(ids_of(&found), [newer, damaged]);
+    assert_eq!(found[0].1, Unreadable::Newer { version: 9 });
+    assert!(matches!(found[1].1, Unreadable::Malformed { .. }));
+}
+
+fn ids_of(found: &[(u64, Unreadable)]) -> Vec<u64> {
+    found.iter().map(|(id, _)| *id).collect()
+}
+
 #[test]
 fn the_in_memory_outbox_follows_the_same_rules() {
     let outbox = Outbox::in_memory();
