@@ -91,18 +91,24 @@ fn every_c_block_of_the_readme_compiles() {
 }
 
 #[test]
-fn the_short_example_reaches_the_emulator_through_lsq_host() {
+fn the_whole_call_example_runs_against_the_emulator() {
+    use lsq_emulator::Endpoint;
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let (_, program) = c_blocks(&readme)
         .into_iter()
         .find(|(_, b)| b.contains("int main("))
-        .expect("the short example");
+        .expect("the whole-call example");
     let dir = std::env::temp_dir().join(format!("lsq-readme-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let source = dir.join("readme_short_example.c");
+    let source = dir.join("readme_whole_call.c");
     std::fs::write(&source, program).expect("write the example");
     let exe = compile_source(&source, Link::Dynamic);
-    let emu = default_emulator();
+    let emu = emulator(Config {
+        data: lsq_emulator::Data::sample(),
+        ..Config::default()
+    });
+    let outbox = dir.join("outbox.db");
     let out = run_c(
         &exe,
         &emu,
@@ -110,19 +116,24 @@ fn the_short_example_reaches_the_emulator_through_lsq_host() {
             ("LSQ_HOST", emu.url()),
             ("LSQ_ACCESS_KEY", DEFAULT_ACCESS_KEY),
             ("LSQ_SECRET_KEY", DEFAULT_SECRET_KEY),
+            ("LSQ_OUTBOX", outbox.to_str().unwrap()),
         ],
         std::time::Duration::from_secs(60),
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_passed("README's short example", &out);
+    assert_passed("README's whole-call example", &out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         String::from_utf8_lossy(&out.stderr).is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        emu.count_with_status(200),
-        1,
-        "the popup reached the emulator"
-    );
+    assert!(stdout.contains("owned by "), "{stdout}");
+    assert_eq!(stdout.matches("popup shown: ").count(), 2, "{stdout}");
+    // One lookup for the whole call (the ring-all used the cached lead),
+    // a popup per agent, the call log delivered from the outbox.
+    assert_eq!(emu.count_for_with_status(Endpoint::LeadByPhone, 200), 1);
+    assert_eq!(emu.count_for_with_status(Endpoint::Popup, 200), 2);
+    assert_eq!(emu.count_for_with_status(Endpoint::LogCall, 200), 1);
+    assert!(outbox.exists(), "the call log went through the outbox");
+    let _ = std::fs::remove_dir_all(&dir);
 }
