@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use crate::api::log_call::CallLog;
 use crate::api::popup::Popup;
+use crate::call_logs::CallLogs;
 use crate::credentials::Credentials;
 use crate::discovery;
 use crate::error::{Error, ErrorKind};
 use crate::flow::{self, ringing::Ringing};
 use crate::log::Level;
-use crate::logs::CallLogs;
 use crate::lookup::{CachePolicy, Directory};
 use crate::net::endpoint::Endpoint;
 use crate::net::transport::Transport;
@@ -22,7 +22,7 @@ use crate::sched::dedup::Dedup;
 use crate::sched::delivery::deliver_popup;
 use crate::sched::job::{Class, Job, Work};
 use crate::sched::ratelimit::Limiter;
-use crate::sched::shared::{Limits, Parts, Shared};
+use crate::sched::shared::{Parts, Settings, Shared};
 use crate::sched::shared_budget::{KeyName, SharedBudget};
 use crate::sched::workers::{self as engine, guarded};
 use crate::stats::{self, Stats};
@@ -68,7 +68,7 @@ impl Client {
             None => None,
         };
         let transport = Transport::new(&endpoint, &credentials, &options, &threads)?;
-        let limits = Limits {
+        let settings = Settings {
             max_age: options.max_age,
             max_retries: options.max_retries,
             queue_capacity: options.queue_capacity,
@@ -98,7 +98,7 @@ impl Client {
             limiter: Limiter::new(options.rate_limit),
             budget,
             logger: options.logger.clone(),
-            limits,
+            settings,
             dedup: Dedup::new(options.dedup_window),
             directory,
             logs,
@@ -149,7 +149,7 @@ impl Client {
         {
             return Report::unsent(e, started.elapsed());
         }
-        let deadline = started + self.shared.limits.max_age;
+        let deadline = started + self.shared.settings.max_age;
         let report = guarded(
             |e| Report::unsent(e, started.elapsed()),
             || deliver_popup(&self.shared, popup, started, deadline),
@@ -180,7 +180,7 @@ impl Client {
         let job = Job {
             work,
             queued_at,
-            deadline: queued_at + self.shared.limits.max_age,
+            deadline: queued_at + self.shared.settings.max_age,
         };
         let submitted = engine::submit(&self.shared, job, dedup);
         if let Err(e) = &submitted {
@@ -204,17 +204,17 @@ impl Client {
     /// `NoMatch` when no lead has the number.
     pub fn find_lead(&self, phone: &str) -> LeadReport {
         let started = Instant::now();
-        let number = match normalise("phone", phone, &self.shared.limits.number_plan) {
+        let number = match normalise("phone", phone, &self.shared.settings.number_plan) {
             Ok(number) => number,
             Err(e) => return LeadReport::unsent(e, started.elapsed()),
         };
         if let Err(e) = self.shared.begin_blocking(started, Class::Lookup, None) {
             return LeadReport::unsent(e, started.elapsed());
         }
-        let deadline = started + self.shared.limits.max_age;
+        let deadline = started + self.shared.settings.max_age;
         let report = guarded(
             |e| LeadReport::unsent(e, started.elapsed()),
-            || flow::lookup::run(&self.shared, &number, started, deadline),
+            || flow::find_lead::run(&self.shared, &number, started, deadline),
         );
         self.shared.finish(Class::Lookup, None);
         report
@@ -228,7 +228,7 @@ impl Client {
         phone: &str,
         on_done: impl FnOnce(LeadReport) + Send + 'static,
     ) -> Result<(), Error> {
-        let number = normalise("phone", phone, &self.shared.limits.number_plan)?;
+        let number = normalise("phone", phone, &self.shared.settings.number_plan)?;
         self.submit(Work::Lookup(number, Box::new(on_done)), None)
     }
 
@@ -242,7 +242,7 @@ impl Client {
             popup: Report::unsent(e.clone(), started.elapsed()),
             lead: LeadReport::unsent(e, started.elapsed()),
         };
-        let number = match ringing.validate(&self.shared.limits.number_plan) {
+        let number = match ringing.validate(&self.shared.settings.number_plan) {
             Ok(number) => number,
             Err(e) => return unsent(e),
         };
@@ -254,7 +254,7 @@ impl Client {
         {
             return unsent(e);
         }
-        let deadline = started + self.shared.limits.max_age;
+        let deadline = started + self.shared.settings.max_age;
         let report = guarded(unsent, || {
             flow::ringing::run(&self.shared, ringing, number.as_ref(), started, deadline)
         });
@@ -272,7 +272,7 @@ impl Client {
         ringing: &Ringing<'_>,
         on_done: impl FnOnce(RingingReport) + Send + 'static,
     ) -> Result<(), Error> {
-        let number = ringing.validate(&self.shared.limits.number_plan)?;
+        let number = ringing.validate(&self.shared.settings.number_plan)?;
         let user = ringing.dedup_user();
         let work = Work::Ringing(ringing.to_owned_ringing(number), Box::new(on_done));
         self.submit(work, Some((ringing.call_session_id, user.as_str())))

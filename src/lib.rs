@@ -32,13 +32,13 @@
 #![deny(unsafe_code)]
 
 pub mod api;
+mod call_logs;
 mod client;
 mod credentials;
 mod discovery;
 mod error;
 pub mod flow;
 mod log;
-mod logs;
 mod lookup;
 mod metrics;
 mod net;
@@ -57,10 +57,11 @@ pub mod ffi;
 
 #[doc(hidden)]
 pub use api::answer::fuzz_judge;
+pub use api::direction::Direction;
 pub use api::fields::MAX_FIELD_BYTES;
 pub use api::lead_by_phone::Lead;
 pub use api::log_call::{CallLog, CallStatus};
-pub use api::popup::{Delivered, Direction, OwnedPopup, Popup, PATH as API_PATH};
+pub use api::popup::{Delivered, OwnedPopup, Popup, PATH as API_PATH};
 pub use client::Client;
 pub use error::{Error, ErrorKind};
 pub use flow::ringing::Ringing;

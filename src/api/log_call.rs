@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::answer::not_success_shape;
+use super::direction::Direction;
 use super::fields;
-use super::popup::Direction;
 use crate::error::Error;
 use crate::net::transport::{Method, Request, MAX_BODY_BYTES};
 

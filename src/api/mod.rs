@@ -5,6 +5,7 @@
 //! appears; [`json`] writes request bodies.
 
 pub(crate) mod answer;
+pub mod direction;
 pub(crate) mod fields;
 pub(crate) mod json;
 pub mod lead_by_phone;

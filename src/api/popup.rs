@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::direction::Direction;
 use super::fields;
 use super::json::field;
 use crate::error::Error;
@@ -12,34 +13,6 @@ use crate::net::transport::{Method, Request, MAX_BODY_BYTES};
 
 /// The API path.
 pub const PATH: &str = "/v2/Telephony.svc/ShowAgentPopup";
-
-/// The direction of the call, as LeadSquared spells it on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// The lead called in: SourceNumber is the lead, DestinationNumber the agent.
-    Inbound,
-    /// The agent called out: SourceNumber is the agent, DestinationNumber the lead.
-    Outbound,
-}
-
-impl Direction {
-    /// The contract's numeric value: `LSQ_INBOUND` = 0, `LSQ_OUTBOUND` = 1.
-    pub fn from_code(code: u32) -> Option<Direction> {
-        match code {
-            0 => Some(Direction::Inbound),
-            1 => Some(Direction::Outbound),
-            _ => None,
-        }
-    }
-
-    /// The wire value: "Inbound" or "Outbound".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "Inbound",
-            Direction::Outbound => "Outbound",
-        }
-    }
-}
 
 /// One popup, borrowing its fields. See the contract for each field's rules;
 /// [`Popup::validate`] applies them.

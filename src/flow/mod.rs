@@ -1,6 +1,6 @@
 //! What a PBX reports, and the requests liblsq makes for it: an agent's
 //! phone ringing ([`ringing`]: the lead, the agent, then the popup) and a
-//! lookup asked for on its own ([`lookup`]).
+//! lookup asked for on its own ([`find_lead`]).
 
-pub(crate) mod lookup;
+pub(crate) mod find_lead;
 pub mod ringing;

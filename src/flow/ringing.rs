@@ -5,9 +5,10 @@
 
 use std::time::Instant;
 
+use crate::api::direction::Direction;
 use crate::api::fields;
 use crate::api::lead_by_phone::Lead;
-use crate::api::popup::{Direction, Popup};
+use crate::api::popup::Popup;
 use crate::error::{Error, ErrorKind};
 use crate::lookup::leads::find_lead;
 use crate::lookup::users::resolve_user;

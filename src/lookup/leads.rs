@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::single_flight::Shared as Flight;
+use super::single_flight::Outcome as Flight;
 use super::{CachedLead, Found};
 use crate::api::lead_by_phone::{self, Lead};
 use crate::api::lead_create::{self, DUPLICATE_EXCEPTION};
@@ -110,7 +110,7 @@ fn look_up(shared: &Shared, number: &Normalised, class: Class, deadline: Instant
             lead,
             created: false,
         }),
-        Ok(None) if shared.limits.unknown_caller == UnknownCaller::Create => {
+        Ok(None) if shared.settings.unknown_caller == UnknownCaller::Create => {
             let created = create(shared, number, class, deadline);
             attempts = attempts.saturating_add(created.attempts);
             let http_status = if created.attempts > 0 {
@@ -143,7 +143,7 @@ fn request_lead(
         &label,
         &lead_by_phone::request(&query),
         lead_by_phone::parse,
-        shared.limits.max_retries,
+        shared.settings.max_retries,
         deadline,
     );
     shared.lookups.requests(asked.attempts);
@@ -202,7 +202,7 @@ fn create(
             }
         }
     };
-    let body = lead_create::body(&phone, &shared.limits.lead_source);
+    let body = lead_create::body(&phone, &shared.settings.lead_source);
     let what = format_args!("creating a lead for {phone}");
     let created = attempt(
         shared,
@@ -210,7 +210,7 @@ fn create(
         &what,
         &lead_create::request(&body),
         lead_create::parse,
-        shared.limits.max_retries,
+        shared.settings.max_retries,
         deadline,
     );
     shared.lookups.requests(created.attempts);

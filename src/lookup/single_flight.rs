@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 /// What a waiter gets.
-pub(crate) enum Shared<V> {
+pub(crate) enum Outcome<V> {
     /// This caller did the work.
     Led(V),
     /// Another caller's work, shared.
@@ -59,7 +59,7 @@ impl<V: Clone> SingleFlight<V> {
 
     /// Runs `work` for `key`, or waits (until `deadline`) for the caller
     /// already running it.
-    pub fn run(&self, key: &str, deadline: Instant, work: impl FnOnce() -> V) -> Shared<V> {
+    pub fn run(&self, key: &str, deadline: Instant, work: impl FnOnce() -> V) -> Outcome<V> {
         let (flight, leader) = {
             let mut flights = lock(&self.flights);
             match flights.get(key) {
@@ -84,7 +84,7 @@ impl<V: Clone> SingleFlight<V> {
             };
             let value = work();
             landing.result = Some(value.clone());
-            return Shared::Led(value);
+            return Outcome::Led(value);
         }
         let mut result = lock(&flight.result);
         flight
@@ -92,13 +92,13 @@ impl<V: Clone> SingleFlight<V> {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         loop {
             match &*result {
-                Some(Some(value)) => return Shared::Joined(value.clone()),
-                Some(None) => return Shared::Gone,
+                Some(Some(value)) => return Outcome::Joined(value.clone()),
+                Some(None) => return Outcome::Gone,
                 None => {}
             }
             let now = Instant::now();
             if now >= deadline {
-                return Shared::Gone;
+                return Outcome::Gone;
             }
             result = flight
                 .done
@@ -165,12 +165,12 @@ mod tests {
         let mut led = 0;
         for t in threads {
             match t.join().unwrap() {
-                Shared::Led(v) => {
+                Outcome::Led(v) => {
                     led += 1;
                     assert_eq!(v, 7);
                 }
-                Shared::Joined(v) => assert_eq!(v, 7),
-                Shared::Gone => panic!("a waiter lost the result"),
+                Outcome::Joined(v) => assert_eq!(v, 7),
+                Outcome::Gone => panic!("a waiter lost the result"),
             }
         }
         assert_eq!((led, runs.load(Ordering::SeqCst)), (1, 1));
@@ -197,7 +197,7 @@ mod tests {
         let waiter = std::thread::spawn(move || {
             matches!(
                 f.run("k", Instant::now() + Duration::from_secs(30), || 1),
-                Shared::Gone | Shared::Led(1)
+                Outcome::Gone | Outcome::Led(1)
             )
         });
         release_tx.send(()).unwrap();

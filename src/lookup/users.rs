@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::single_flight::Shared as Flight;
+use super::single_flight::Outcome as Flight;
 use crate::api::user_by_email;
 use crate::error::{Error, ErrorKind};
 use crate::sched::delivery::attempt;
@@ -49,7 +49,7 @@ pub(crate) fn resolve_user(
             &what,
             &user_by_email::request(&query),
             user_by_email::parse,
-            shared.limits.max_retries,
+            shared.settings.max_retries,
             deadline,
         );
         shared.lookups.requests(asked.attempts);

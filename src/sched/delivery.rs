@@ -214,7 +214,7 @@ pub(crate) fn deliver_popup(
         &what,
         &popup::request(&body),
         popup::parse_success,
-        shared.limits.max_retries,
+        shared.settings.max_retries,
         deadline,
     );
     // A server may echo what it was sent: scrub the keys from a success answer too.
@@ -249,7 +249,7 @@ fn expired(shared: &Shared, limiter_busy: bool) -> Error {
         ErrorKind::Expired,
         format!(
             "not sent within max_age_ms ({} ms): {why}; dropped, never sent late",
-            shared.limits.max_age.as_millis()
+            shared.settings.max_age.as_millis()
         ),
     )
 }

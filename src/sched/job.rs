@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use crate::api::popup::OwnedPopup;
+use crate::call_logs::LogJob;
 use crate::error::Error;
 use crate::flow::ringing::OwnedRinging;
-use crate::logs::LogJob;
 use crate::phone::Normalised;
 use crate::report::{LeadReport, Report, RingingReport};
 

@@ -12,10 +12,10 @@ use super::gate::Gate;
 use super::job::{Class, Job};
 use super::ratelimit::Limiter;
 use super::shared_budget::SharedBudget;
+use crate::call_logs::CallLogs;
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
-use crate::logs::CallLogs;
 use crate::lookup::Directory;
 use crate::net::transport::Transport;
 use crate::options::UnknownCaller;
@@ -118,7 +118,7 @@ impl State {
 
 /// Settings the delivery loop reads.
 #[derive(Clone, Debug)]
-pub(crate) struct Limits {
+pub(crate) struct Settings {
     pub max_age: Duration,
     pub max_retries: u32,
     pub queue_capacity: usize,
@@ -141,7 +141,7 @@ pub(crate) struct Shared {
     /// The account's budget shared with other PBXs through Redis, if set.
     pub budget: Option<SharedBudget>,
     pub logger: Logger,
-    pub limits: Limits,
+    pub settings: Settings,
     pub wire: WireCounters,
     /// The lead and user caches and the lookups in flight.
     pub directory: Directory,
@@ -172,7 +172,7 @@ pub(crate) struct Parts {
     pub limiter: Limiter,
     pub budget: Option<SharedBudget>,
     pub logger: Logger,
-    pub limits: Limits,
+    pub settings: Settings,
     pub dedup: Dedup,
     pub directory: Directory,
     pub logs: CallLogs,
@@ -187,7 +187,7 @@ impl Shared {
             limiter,
             budget,
             logger,
-            limits,
+            settings,
             dedup,
             directory,
             logs,
@@ -200,7 +200,7 @@ impl Shared {
             gate: Gate::default(),
             budget,
             logger,
-            limits,
+            settings,
             wire: WireCounters::default(),
             directory,
             lookups: LookupCounters::default(),

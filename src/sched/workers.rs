@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use super::delivery::{cancelled, deliver_popup};
 use super::job::{Completion, Job, Work};
 use super::shared::Shared;
+use crate::call_logs::deliver::{self, Outcome};
+use crate::call_logs::LogJob;
 use crate::error::{Error, ErrorKind};
 use crate::flow::ringing;
 use crate::log::Level;
-use crate::logs::deliver::{self, Outcome};
-use crate::logs::LogJob;
 use crate::report::{LeadReport, Report, RingingReport};
 use crate::threads::AfterPanic;
 
@@ -59,7 +59,7 @@ pub(crate) fn spawn_feeder(shared: &Arc<Shared>) -> Result<(), Error> {
         "lsq-outbox",
         "the call-log feeder",
         AfterPanic::Restart,
-        move || crate::logs::feeder::run(&feeder_shared),
+        move || crate::call_logs::feeder::run(&feeder_shared),
     )?;
     shared.pool().push(thread);
     Ok(())
@@ -113,7 +113,7 @@ pub(crate) fn submit(
             "the client is shutting down: not queued",
         ));
     }
-    let capacity = shared.limits.queue_capacity;
+    let capacity = shared.settings.queue_capacity;
     match dedup {
         Some((call_session_id, user)) => {
             state.admit(job.queued_at, call_session_id, user, Some(capacity))?
@@ -123,7 +123,7 @@ pub(crate) fn submit(
     }
     state.queues[job.class().index()].push_back(job);
     let wake = state.idle_workers > 0;
-    let grow = !wake && state.live_workers < shared.limits.max_workers;
+    let grow = !wake && state.live_workers < shared.settings.max_workers;
     if grow {
         state.live_workers += 1;
     }
@@ -153,7 +153,7 @@ pub(crate) fn enqueue_log(shared: &Arc<Shared>, job: Job) -> Result<(), Error> {
     }
     state.queues[job.class().index()].push_back(job);
     let wake = state.idle_workers > 0;
-    let grow = !wake && state.live_workers < shared.limits.max_workers;
+    let grow = !wake && state.live_workers < shared.settings.max_workers;
     if grow {
         state.live_workers += 1;
     }
@@ -175,7 +175,7 @@ fn work(shared: &Arc<Shared>, core: bool) {
     loop {
         let mut state = shared.state();
         let job = loop {
-            if let Some(job) = state.take_next(shared.limits.max_log_workers) {
+            if let Some(job) = state.take_next(shared.settings.max_log_workers) {
                 break job;
             }
             if state.closing {
@@ -256,7 +256,7 @@ fn run(shared: &Shared, job: Job, cancelling: bool) -> Option<Option<ErrorKind>>
                 lead_unsent(cancelled())
             } else {
                 guarded(lead_unsent, || {
-                    crate::flow::lookup::run(shared, &number, queued_at, deadline)
+                    crate::flow::find_lead::run(shared, &number, queued_at, deadline)
                 })
             };
             complete(shared, done, report);
@@ -334,7 +334,7 @@ pub(crate) fn shutdown(shared: &Arc<Shared>) {
     // The grace period ends a little before shutdown_timeout, so that
     // cancelling, interrupting and joining fit inside it: the caller gets
     // control back within shutdown_timeout (plus its own callbacks' time).
-    let total = shared.limits.shutdown_timeout;
+    let total = shared.settings.shutdown_timeout;
     let deadline = Instant::now() + total - (total / 10).min(Duration::from_millis(100));
     {
         let mut state = shared.state();

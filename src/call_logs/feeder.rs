@@ -25,7 +25,7 @@ pub(crate) fn run(shared: &Arc<Shared>) {
     let mut failing = false;
     loop {
         shared.test_panic_once("feeder");
-        let room = shared.limits.max_log_workers * 2;
+        let room = shared.settings.max_log_workers * 2;
         let wait = match logs.take_due(room) {
             Ok(due) => {
                 if failing {
