@@ -3,12 +3,12 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::callbacks::completion;
+use super::boundary::fallible;
+use super::calls::{blocking, queued};
 use super::pointers::{read_direction, try_mut, try_opt_str, try_ref, try_str};
-use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::status::lsq_status;
 use super::types::{lsq_client, lsq_result};
-use crate::report::Report;
-use crate::{CallLog, CallStatus, Error};
+use crate::{CallLog, CallStatus, Client, Error};
 
 /// `lsq_call_log.status`: the call was answered ("Answered").
 pub const LSQ_CALL_ANSWERED: u32 = 0;
@@ -104,22 +104,9 @@ pub unsafe extern "C" fn lsq_log_call(
     log: *const lsq_call_log,
     result: *mut lsq_result,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        let started = std::time::Instant::now();
-        let report = (|| -> Result<Report, Error> {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let log = unsafe { read_call_log(try_ref(log, "log")?) }?;
-            Ok(client.client.log_call(&log))
-        })()
-        .unwrap_or_else(|e| Report::unsent(e, started.elapsed()));
-        // SAFETY: forwarded from this function's contract.
-        if let Some(result) = unsafe { result.as_mut() } {
-            result.fill(&report);
-        }
-        status_of(report.outcome.map(|_| ()))
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { read_call_log(try_ref(log, "log")?) };
+    unsafe { blocking(client, read, |c, l| c.log_call(&l), result) }
 }
 
 /// Logs a call and returns once it is stored: with the option `outbox`,
@@ -142,16 +129,10 @@ pub unsafe extern "C" fn lsq_log_call_async(
     callback: lsq_result_callback,
     user_data: *mut c_void,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let log = unsafe { read_call_log(try_ref(log, "log")?) }?;
-            let done = completion(callback, user_data, lsq_result::from_report);
-            client.client.log_call_async(&log, done)
-        })())
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { read_call_log(try_ref(log, "log")?) };
+    let submit = |c: &Client, l: CallLog, done| c.log_call_async(&l, done);
+    unsafe { queued(client, read, submit, callback, user_data) }
 }
 
 /// Counts the call logs in the outbox: `pending` (not yet delivered) and
@@ -166,21 +147,18 @@ pub unsafe extern "C" fn lsq_outbox_count(
     pending: *mut u64,
     dead: *mut u64,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let (p, d) = client.client.outbox_count()?;
-            if !pending.is_null() {
-                // SAFETY: non-NULL and writable, as this function's contract says.
-                *unsafe { try_mut(pending, "pending") }? = p;
-            }
-            if !dead.is_null() {
-                // SAFETY: as above.
-                *unsafe { try_mut(dead, "dead") }? = d;
-            }
-            Ok(())
-        })())
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let client = unsafe { try_ref(client, "client") }?;
+        let (p, d) = client.client.outbox_count()?;
+        if !pending.is_null() {
+            // SAFETY: non-NULL and writable, as this function's contract says.
+            *unsafe { try_mut(pending, "pending") }? = p;
+        }
+        if !dead.is_null() {
+            // SAFETY: as above.
+            *unsafe { try_mut(dead, "dead") }? = d;
+        }
+        Ok(())
     })
 }

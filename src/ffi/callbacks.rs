@@ -3,6 +3,7 @@
 use std::ffi::{c_void, CString};
 use std::sync::Arc;
 
+use super::calls::{CReport, Callback};
 use crate::log::{Level, LogSink};
 
 /// The host's `user_data` pointer, carried to a library thread.
@@ -16,18 +17,17 @@ unsafe impl Send for UserData {}
 // SAFETY: as above; the log callback may run on several threads at once, as documented.
 unsafe impl Sync for UserData {}
 
-/// The completion for an async call: turns the core's report into the C
-/// struct (`to_c`) and calls the host's callback, if any, with it.
-pub(crate) fn completion<R, C>(
-    callback: Option<unsafe extern "C" fn(*const C, *mut c_void)>,
+/// The completion for an async call: turns the core's report into its C
+/// struct and calls the host's callback, if any, with it.
+pub(crate) fn completion<R: CReport>(
+    callback: Callback<R>,
     user_data: *mut c_void,
-    to_c: fn(&R) -> C,
 ) -> impl FnOnce(R) + Send {
     let user_data = UserData(user_data);
     move |report: R| {
         let user_data = user_data;
         if let Some(callback) = callback {
-            let result = to_c(&report);
+            let result = report.to_c();
             // SAFETY: a function pointer the host gave us for this purpose,
             // called with a result valid for the duration of the call.
             unsafe { callback(&result, user_data.0) };

@@ -2,8 +2,9 @@
 
 use std::ffi::c_char;
 
+use super::boundary::fallible;
 use super::pointers::{try_mut, try_ref, try_str};
-use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::status::lsq_status;
 use super::types::{lsq_client, lsq_options, lsq_stats};
 use crate::{Client, Error, Options};
 
@@ -48,27 +49,18 @@ pub unsafe extern "C" fn lsq_client_new_with_options(
     secret_key: *const c_char,
     options: *const lsq_options,
 ) -> *mut lsq_client {
-    ffi_boundary!(std::ptr::null_mut(), {
-        super::last_error::clear();
-        let made = (|| -> Result<Client, Error> {
-            // SAFETY: forwarded from this function's contract.
-            let host = unsafe { try_str(host, "host") }?;
-            let access_key = unsafe { try_str(access_key, "access_key") }?;
-            let secret_key = unsafe { try_str(secret_key, "secret_key") }?;
-            let options = match options.is_null() {
-                true => Options::default(),
-                // SAFETY: non-NULL, from lsq_options_new.
-                false => unsafe { try_ref(options, "options") }?.options.clone(),
-            };
-            Client::new(host, access_key, secret_key, options)
-        })();
-        match made {
-            Ok(client) => Box::into_raw(Box::new(lsq_client { client })),
-            Err(e) => {
-                super::last_error::set(e.message());
-                std::ptr::null_mut()
-            }
-        }
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let host = unsafe { try_str(host, "host") }?;
+        let access_key = unsafe { try_str(access_key, "access_key") }?;
+        let secret_key = unsafe { try_str(secret_key, "secret_key") }?;
+        let options = match options.is_null() {
+            true => Options::default(),
+            // SAFETY: non-NULL, from lsq_options_new.
+            false => unsafe { try_ref(options, "options") }?.options.clone(),
+        };
+        let client = Client::new(host, access_key, secret_key, options)?;
+        Ok(Box::into_raw(Box::new(lsq_client { client })))
     })
 }
 
@@ -83,17 +75,17 @@ pub unsafe extern "C" fn lsq_client_new_with_options(
 /// `client` is NULL or from `lsq_client_new*`, and not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lsq_free(client: *mut lsq_client) {
-    ffi_boundary!((), {
-        super::last_error::clear();
+    fallible(|| {
         // SAFETY: forwarded from this function's contract.
         let Ok(handle) = (unsafe { try_mut(client, "client") }) else {
-            return;
+            return Ok(()); // NULL does nothing, and is no error
         };
-        if status_of(handle.client.shutdown()) == super::status::LSQ_OK {
-            // SAFETY: created by Box::into_raw in lsq_client_new_with_options;
-            // shut down above, so no library thread uses it; freed once.
-            drop(unsafe { Box::from_raw(client) });
-        }
+        // Refused (from one of its own callbacks): the client stays alive.
+        handle.client.shutdown()?;
+        // SAFETY: created by Box::into_raw in lsq_client_new_with_options;
+        // shut down above, so no library thread uses it; freed once.
+        drop(unsafe { Box::from_raw(client) });
+        Ok(())
     })
 }
 
@@ -106,15 +98,12 @@ pub unsafe extern "C" fn lsq_client_stats(
     client: *const lsq_client,
     stats: *mut lsq_stats,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let stats = unsafe { try_mut(stats, "stats") }?;
-            *stats = client.client.stats().into();
-            Ok(())
-        })())
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let client = unsafe { try_ref(client, "client") }?;
+        let stats = unsafe { try_mut(stats, "stats") }?;
+        *stats = client.client.stats().into();
+        Ok(())
     })
 }
 
@@ -135,29 +124,26 @@ pub unsafe extern "C" fn lsq_client_metrics(
     buf: *mut c_char,
     len: usize,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            if buf.is_null() {
-                return Err(Error::invalid("buf: must not be NULL"));
-            }
-            // SAFETY: non-NULL and writable for len bytes, per the contract.
-            let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
-            if let Some(first) = out.first_mut() {
-                *first = 0;
-            }
-            let text = client.client.metrics();
-            if text.len() + 1 > len {
-                return Err(Error::invalid(format!(
-                    "len: {len} bytes is too small for the metrics ({} bytes and the NUL)",
-                    text.len()
-                )));
-            }
-            out[..text.len()].copy_from_slice(text.as_bytes());
-            out[text.len()] = 0;
-            Ok(())
-        })())
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let client = unsafe { try_ref(client, "client") }?;
+        if buf.is_null() {
+            return Err(Error::invalid("buf: must not be NULL"));
+        }
+        // SAFETY: non-NULL and writable for len bytes, per the contract.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+        if let Some(first) = out.first_mut() {
+            *first = 0;
+        }
+        let text = client.client.metrics();
+        if text.len() + 1 > len {
+            return Err(Error::invalid(format!(
+                "len: {len} bytes is too small for the metrics ({} bytes and the NUL)",
+                text.len()
+            )));
+        }
+        out[..text.len()].copy_from_slice(text.as_bytes());
+        out[text.len()] = 0;
+        Ok(())
     })
 }

@@ -3,6 +3,8 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
+use super::boundary::infallible;
+
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
@@ -43,7 +45,7 @@ pub(crate) fn clear() {
 /// call on the same thread: copy it if you need it longer.
 #[no_mangle]
 pub extern "C" fn lsq_last_error() -> *const c_char {
-    ffi_boundary!(c"".as_ptr(), {
+    infallible(c"".as_ptr(), || {
         // The pointer outlives the borrow: the CString's heap buffer is only
         // replaced by a later lsq call on this same thread, as documented.
         // While the thread's locals are torn down there is no reason to give.

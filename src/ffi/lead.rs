@@ -3,12 +3,13 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::callbacks::completion;
-use super::pointers::{copy_to_buffer, try_ref, try_str};
-use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::boundary::fallible;
+use super::calls::{blocking, queued};
+use super::pointers::{copy_to_buffer, try_str};
+use super::status::lsq_status;
 use super::types::lsq_client;
 use crate::report::LeadReport;
-use crate::Error;
+use crate::{Client, Error};
 
 /// Size of `lsq_lead.lead_id`, NUL included.
 pub const LSQ_LEAD_ID_SIZE: usize = 64;
@@ -131,23 +132,13 @@ pub unsafe extern "C" fn lsq_find_lead(
     phone: *const c_char,
     lead: *mut lsq_lead,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        let started = std::time::Instant::now();
-        // SAFETY: forwarded from this function's contract.
-        let Some(out) = (unsafe { lead.as_mut() }) else {
-            return status_of(Err(Error::invalid("lead: must not be NULL")));
-        };
-        let report = (|| -> Result<LeadReport, Error> {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let phone = unsafe { try_str(phone, "phone") }?;
-            Ok(client.client.find_lead(phone))
-        })()
-        .unwrap_or_else(|e| LeadReport::unsent(e, started.elapsed()));
-        *out = lsq_lead::from_report(&report);
-        status_of(report.outcome.map(|_| ()))
-    })
+    // Unlike the popup's result, the lead is the answer: checked first.
+    if lead.is_null() {
+        return fallible(|| Err(Error::invalid("lead: must not be NULL")));
+    }
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { try_str(phone, "phone") };
+    unsafe { blocking(client, read, |c, phone| c.find_lead(phone), lead) }
 }
 
 /// Normalises and copies `phone`, queues the lookup and returns at once.
@@ -166,14 +157,8 @@ pub unsafe extern "C" fn lsq_find_lead_async(
     callback: lsq_lead_callback,
     user_data: *mut c_void,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let phone = unsafe { try_str(phone, "phone") }?;
-            let done = completion(callback, user_data, lsq_lead::from_report);
-            client.client.find_lead_async(phone, done)
-        })())
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { try_str(phone, "phone") };
+    let submit = |c: &Client, phone: &str, done| c.find_lead_async(phone, done);
+    unsafe { queued(client, read, submit, callback, user_data) }
 }

@@ -2,9 +2,10 @@
 
 use std::ffi::{c_char, c_void};
 
+use super::boundary::{fallible, infallible};
 use super::callbacks::log_sink;
 use super::pointers::{try_mut, try_str};
-use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::status::lsq_status;
 use super::types::{lsq_log_callback, lsq_options};
 use crate::log::Logger;
 
@@ -12,11 +13,10 @@ use crate::log::Logger;
 /// `lsq_options_free`. NULL only if memory ran out.
 #[no_mangle]
 pub extern "C" fn lsq_options_new() -> *mut lsq_options {
-    ffi_boundary!(std::ptr::null_mut(), {
-        super::last_error::clear();
-        Box::into_raw(Box::new(lsq_options {
+    fallible(|| {
+        Ok(Box::into_raw(Box::new(lsq_options {
             options: crate::Options::default(),
-        }))
+        })))
     })
 }
 
@@ -33,15 +33,12 @@ pub unsafe extern "C" fn lsq_options_set(
     key: *const c_char,
     value: *const c_char,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let options = unsafe { try_mut(options, "options") }?;
-            let key = unsafe { try_str(key, "key") }?;
-            let value = unsafe { try_str(value, "value") }?;
-            options.options.set(key, value)
-        })())
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let options = unsafe { try_mut(options, "options") }?;
+        let key = unsafe { try_str(key, "key") }?;
+        let value = unsafe { try_str(value, "value") }?;
+        options.options.set(key, value)
     })
 }
 
@@ -59,17 +56,14 @@ pub unsafe extern "C" fn lsq_options_set_log_callback(
     callback: lsq_log_callback,
     user_data: *mut c_void,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let options = unsafe { try_mut(options, "options") }?;
-            options.options.logger = match callback {
-                Some(callback) => Logger::new(log_sink(callback, user_data)),
-                None => Logger::default(),
-            };
-            Ok(())
-        })())
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let options = unsafe { try_mut(options, "options") }?;
+        options.options.logger = match callback {
+            Some(callback) => Logger::new(log_sink(callback, user_data)),
+            None => Logger::default(),
+        };
+        Ok(())
     })
 }
 
@@ -79,7 +73,7 @@ pub unsafe extern "C" fn lsq_options_set_log_callback(
 /// `options` is NULL or from `lsq_options_new`, and not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lsq_options_free(options: *mut lsq_options) {
-    ffi_boundary!((), {
+    infallible((), || {
         if !options.is_null() {
             // SAFETY: created by Box::into_raw in lsq_options_new, freed once.
             drop(unsafe { Box::from_raw(options) });

@@ -3,11 +3,12 @@
 use std::ffi::c_void;
 use std::time::Duration;
 
-use super::callbacks::completion;
+use super::boundary::fallible;
+use super::calls::{blocking, queued};
 use super::pointers::{read_direction, try_opt_str, try_ref, try_str};
-use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::status::lsq_status;
 use super::types::{lsq_client, lsq_popup, lsq_popup_callback, lsq_result};
-use crate::{Error, Popup, Report};
+use crate::{Client, Error, Popup};
 
 /// Reads a C popup, checking every pointer and the direction; the core
 /// then applies the contract's field rules.
@@ -44,22 +45,9 @@ pub unsafe extern "C" fn lsq_show_agent_popup(
     popup: *const lsq_popup,
     result: *mut lsq_result,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        let started = std::time::Instant::now();
-        let report = (|| -> Result<Report, Error> {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let popup = unsafe { read_popup(try_ref(popup, "popup")?) }?;
-            Ok(client.client.show_agent_popup(&popup))
-        })()
-        .unwrap_or_else(|e| Report::unsent(e, started.elapsed()));
-        // SAFETY: forwarded from this function's contract.
-        if let Some(result) = unsafe { result.as_mut() } {
-            result.fill(&report);
-        }
-        status_of(report.outcome.map(|_| ()))
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { read_popup(try_ref(popup, "popup")?) };
+    unsafe { blocking(client, read, |c, p| c.show_agent_popup(&p), result) }
 }
 
 /// Validates and copies the popup, queues it and returns at once: never
@@ -79,18 +67,10 @@ pub unsafe extern "C" fn lsq_show_agent_popup_async(
     callback: lsq_popup_callback,
     user_data: *mut c_void,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let popup = unsafe { read_popup(try_ref(popup, "popup")?) }?;
-            client.client.show_agent_popup_async(
-                &popup,
-                completion(callback, user_data, lsq_result::from_report),
-            )
-        })())
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { read_popup(try_ref(popup, "popup")?) };
+    let submit = |c: &Client, p: Popup, done| c.show_agent_popup_async(&p, done);
+    unsafe { queued(client, read, submit, callback, user_data) }
 }
 
 /// Waits until nothing is queued or in flight (every callback has
@@ -101,14 +81,11 @@ pub unsafe extern "C" fn lsq_show_agent_popup_async(
 /// `client` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn lsq_flush(client: *mut lsq_client, timeout_ms: u32) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            client
-                .client
-                .flush(Duration::from_millis(timeout_ms.into()))
-        })())
+    fallible(|| {
+        // SAFETY: forwarded from this function's contract.
+        let client = unsafe { try_ref(client, "client") }?;
+        client
+            .client
+            .flush(Duration::from_millis(timeout_ms.into()))
     })
 }

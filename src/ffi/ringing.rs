@@ -3,13 +3,13 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::callbacks::completion;
+use super::calls::{blocking, queued};
 use super::lead::lsq_lead;
 use super::pointers::{read_direction, try_opt_str, try_ref, try_str};
-use super::status::{lsq_status, status_of, LSQ_ERR_INTERNAL};
+use super::status::lsq_status;
 use super::types::{lsq_client, lsq_result};
-use crate::report::{LeadReport, Report, RingingReport};
-use crate::{Error, Ringing};
+use crate::report::RingingReport;
+use crate::{Client, Error, Ringing};
 
 /// An agent's phone ringing for a call, filled by the caller. Strings are
 /// NUL-terminated UTF-8 with no control characters, at most 256 bytes;
@@ -100,25 +100,9 @@ pub unsafe extern "C" fn lsq_agent_ringing(
     ringing: *const lsq_ringing,
     result: *mut lsq_ringing_result,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        let started = std::time::Instant::now();
-        let report = (|| -> Result<RingingReport, Error> {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let ringing = unsafe { read_ringing(try_ref(ringing, "ringing")?) }?;
-            Ok(client.client.agent_ringing(&ringing))
-        })()
-        .unwrap_or_else(|e| RingingReport {
-            popup: Report::unsent(e.clone(), started.elapsed()),
-            lead: LeadReport::unsent(e, started.elapsed()),
-        });
-        // SAFETY: forwarded from this function's contract.
-        if let Some(result) = unsafe { result.as_mut() } {
-            *result = lsq_ringing_result::from_report(&report);
-        }
-        status_of(report.popup.outcome.map(|_| ()))
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { read_ringing(try_ref(ringing, "ringing")?) };
+    unsafe { blocking(client, read, |c, r| c.agent_ringing(&r), result) }
 }
 
 /// Validates and copies the ringing, queues it and returns at once: never
@@ -138,14 +122,8 @@ pub unsafe extern "C" fn lsq_agent_ringing_async(
     callback: lsq_ringing_callback,
     user_data: *mut c_void,
 ) -> lsq_status {
-    ffi_boundary!(LSQ_ERR_INTERNAL, {
-        super::last_error::clear();
-        status_of((|| {
-            // SAFETY: forwarded from this function's contract.
-            let client = unsafe { try_ref(client, "client") }?;
-            let ringing = unsafe { read_ringing(try_ref(ringing, "ringing")?) }?;
-            let done = completion(callback, user_data, lsq_ringing_result::from_report);
-            client.client.agent_ringing_async(&ringing, done)
-        })())
-    })
+    // SAFETY (both): forwarded from this function's contract.
+    let read = || unsafe { read_ringing(try_ref(ringing, "ringing")?) };
+    let submit = |c: &Client, r: Ringing, done| c.agent_ringing_async(&r, done);
+    unsafe { queued(client, read, submit, callback, user_data) }
 }

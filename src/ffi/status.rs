@@ -4,7 +4,8 @@ use std::ffi::{c_char, CStr, CString};
 
 use once_cell::sync::Lazy;
 
-use crate::error::{Error, ErrorKind};
+use super::boundary::infallible;
+use crate::error::ErrorKind;
 
 /// The result of a call or a popup. An integer (not a C enum) so that any
 /// value a host passes in is defined behaviour; the values are stable
@@ -53,23 +54,11 @@ pub const LSQ_NO_MATCH: lsq_status = 17;
 /// not accepted (nothing accepted before is lost).
 pub const LSQ_ERR_STORAGE: lsq_status = 18;
 
-/// Maps a core result to a status, recording the reason for
-/// `lsq_last_error()` on failure.
-pub(crate) fn status_of(result: Result<(), Error>) -> lsq_status {
-    match result {
-        Ok(()) => LSQ_OK,
-        Err(e) => {
-            super::last_error::set(e.message());
-            e.kind().code()
-        }
-    }
-}
-
 /// A static, human-readable description of a status. Takes any integer:
 /// one that is not a status gives "unknown status". Never NULL; never free it.
 #[no_mangle]
 pub extern "C" fn lsq_status_str(status: lsq_status) -> *const c_char {
-    ffi_boundary!(c"internal error".as_ptr(), { status_cstr(status).as_ptr() })
+    infallible(c"internal error".as_ptr(), || status_cstr(status).as_ptr())
 }
 
 /// The core's descriptions as C strings, built once: index 0 is success,
@@ -91,7 +80,7 @@ fn status_cstr(status: lsq_status) -> &'static CStr {
 /// The library's version, "0.1.0". Static; never free it.
 #[no_mangle]
 pub extern "C" fn lsq_version() -> *const c_char {
-    ffi_boundary!(c"".as_ptr(), { VERSION_CSTR.as_ptr() })
+    infallible(c"".as_ptr(), || VERSION_CSTR.as_ptr())
 }
 
 /// [`crate::VERSION`] (the crate's version) as a C string, built once.
