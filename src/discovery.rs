@@ -15,7 +15,7 @@ use crate::log::Logger;
 use crate::net::endpoint::Endpoint;
 use crate::net::transport::Transport;
 use crate::options::Options;
-use crate::sched::backoff::backoff;
+use crate::retry;
 use crate::threads::Threads;
 
 /// The `host` value that asks LeadSquared (case-insensitive, spaces ignored).
@@ -82,7 +82,7 @@ fn ask(transport: &Transport, options: &Options) -> Result<Account, Error> {
     loop {
         let verdict = match transport.send(&user_by_access_key::request()) {
             Ok(answer) => classify(answer, user_by_access_key::parse),
-            Err(e) if e.kind() == ErrorKind::Connect => Verdict::Retryable(e),
+            Err(e) if retry::within_request(e.kind(), 0) => Verdict::Retryable(e),
             Err(e) => Verdict::Final(e),
         };
         let (error, wait) = match verdict {
@@ -94,7 +94,7 @@ fn ask(transport: &Transport, options: &Options) -> Result<Account, Error> {
             } => (error, retry_after),
         };
         failures += 1;
-        let wait = wait.unwrap_or_default().max(backoff(failures));
+        let wait = wait.unwrap_or_default().max(retry::REQUEST.delay(failures));
         if failures > options.max_retries || Instant::now() + wait > deadline {
             return Err(error);
         }

@@ -48,6 +48,7 @@ mod options;
 pub mod outbox;
 mod phone;
 mod report;
+mod retry;
 pub mod sched;
 mod stats;
 mod threads;

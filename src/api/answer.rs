@@ -113,7 +113,7 @@ pub(crate) fn classify<T>(
         _ => (ErrorKind::Http, format!("HTTP {status}: unexpected status")),
     };
     let error = Error::new(kind, reason(default));
-    if matches!(status, 502..=504) {
+    if crate::retry::within_request(kind, status) {
         Verdict::Retryable(error)
     } else {
         Verdict::Final(error)

@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::lookup::users::resolve_user;
 use crate::outbox::payload::LogRecord;
+use crate::retry::{self, AfterCallLog};
 use crate::sched::delivery::attempt;
 use crate::sched::job::Class;
 use crate::sched::shared::Shared;
@@ -80,51 +81,19 @@ pub(crate) fn deliver(shared: &Shared, id: u64, record: &LogRecord) -> (Outcome,
     (outcome, sent.attempts)
 }
 
-/// Sorts a failure into retry, dead or interrupted.
+/// Sorts a failure into retry, dead or interrupted, by the table in
+/// [`crate::retry`].
 fn classify(error: Error, http_status: u16, exception: Option<&str>) -> Outcome {
-    let mx_exception = exception.is_some_and(|e| e.starts_with("MX"));
-    match error.kind() {
-        ErrorKind::Cancelled => Outcome::Interrupted { error },
-        ErrorKind::BadRequest => Outcome::Dead { error, http_status },
-        ErrorKind::Server if http_status == 500 && mx_exception => {
-            Outcome::Dead { error, http_status }
-        }
-        _ => Outcome::Retry { error, http_status },
+    match retry::after_call_log(error.kind(), http_status, exception) {
+        AfterCallLog::Interrupted => Outcome::Interrupted { error },
+        AfterCallLog::Dead => Outcome::Dead { error, http_status },
+        AfterCallLog::Later => Outcome::Retry { error, http_status },
     }
-}
-
-/// The wait before the next try after `attempts` failed ones: 1 s doubled
-/// per failure, at most `cap`, with equal jitter (many PBXs coming back
-/// from one outage do not retry in step).
-pub(crate) fn retry_delay(attempts: u32, cap: Duration) -> Duration {
-    let full = Duration::from_secs(1)
-        .saturating_mul(1u32 << attempts.min(20))
-        .min(cap);
-    let half = full / 2;
-    half + half.mul_f64(fastrand::f64())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_delays_double_within_jitter_up_to_the_cap() {
-        let cap = Duration::from_secs(300);
-        for (attempts, low, high) in [
-            (0, 500, 1000),
-            (1, 1000, 2000),
-            (3, 4000, 8000),
-            (8, 128_000, 256_000),
-            (40, 150_000, 300_000),
-        ] {
-            for _ in 0..100 {
-                let d = retry_delay(attempts, cap).as_millis() as u64;
-                assert!((low..=high).contains(&d), "{attempts}: {d}");
-            }
-        }
-        assert!(retry_delay(30, Duration::from_millis(10)) <= Duration::from_millis(10));
-    }
 
     #[test]
     fn failures_sort_into_retry_dead_and_interrupted() {

@@ -311,7 +311,7 @@ impl CallLogs {
             Outcome::Retry { error, http_status } => {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 let pending = report(Err(error.clone()), http_status);
-                let delay = deliver::retry_delay(failed_attempts, self.retry_max);
+                let delay = crate::retry::call_log(self.retry_max).delay(failed_attempts + 1);
                 let at =
                     now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
                 let kept = match self.durable {

@@ -19,7 +19,7 @@
 //!   socket readable; see [`still_open`]).
 //! - **Failures**: a connect, resolve or handshake failure, or a parked
 //!   connection the server closes within [`SHORT_LIVED`] of opening, backs
-//!   off (250 ms doubling to [`BACKOFF_CAP`], jittered) and is logged once
+//!   off (250 ms doubling to 30 s, jittered: `retry::WARM`) and is logged once
 //!   per outage, not per attempt; the outage ends (one log line) when a
 //!   connection proves healthy: it lived past [`SHORT_LIVED`], a request
 //!   used it, or a request's own dial succeeded (which also retries at once).
@@ -52,15 +52,12 @@ use ureq::{Error, Timeout};
 use super::connect::{socket_on, with_tls};
 use super::errors::{dns_failure, map_error, Target};
 use crate::log::{Level, Logger};
+use crate::retry;
 use crate::threads::{LibraryThread, Threads};
 
 /// A parked connection closed by the server sooner than this after it was
 /// opened is a failure (the server refuses warm connections), not an idle close.
 pub(crate) const SHORT_LIVED: StdDuration = StdDuration::from_millis(250);
-/// The first wait after a failure; doubled per failure up to [`BACKOFF_CAP`].
-const BACKOFF_BASE: StdDuration = StdDuration::from_millis(250);
-/// The longest wait between two attempts while the host cannot be reached.
-pub(crate) const BACKOFF_CAP: StdDuration = StdDuration::from_secs(30);
 /// How long a probe of a readable parked socket waits for more bytes.
 /// (Reaching the socket through rustls and ureq's adapter takes over a
 /// millisecond in a debug build: the probe must outlast that.)
@@ -362,14 +359,14 @@ impl Worker {
 
     fn failed(&self, health: &mut Health, reason: impl FnOnce() -> String) {
         health.failures = health.failures.saturating_add(1);
-        health.retry_at = StdInstant::now() + backoff(health.failures);
+        health.retry_at = StdInstant::now() + retry::WARM.delay(health.failures);
         if !health.logged {
             health.logged = true;
             self.spec.logger.log(Level::Warn, || {
                 format!(
                     "warm connections: {}; retrying in the background, at most every {} s",
                     reason(),
-                    BACKOFF_CAP.as_secs()
+                    retry::WARM.cap().as_secs()
                 )
             });
         }
@@ -680,16 +677,6 @@ fn refresh_age(life: StdDuration, handshake: StdDuration) -> Option<StdDuration>
     life.checked_sub(margin).filter(|age| *age >= SHORT_LIVED)
 }
 
-/// The wait after `failures` failures in a row: 250 ms doubled per failure,
-/// at most [`BACKOFF_CAP`], the upper half jittered.
-fn backoff(failures: u32) -> StdDuration {
-    let full = BACKOFF_BASE
-        .saturating_mul(1 << failures.clamp(1, 16).saturating_sub(1))
-        .min(BACKOFF_CAP);
-    let half = full / 2;
-    half + half.mul_f64(fastrand::f64())
-}
-
 fn timespec(d: StdDuration) -> Timespec {
     // Whole milliseconds, rounded up: never wake before the deadline and spin.
     let ms = d.as_nanos().div_ceil(1_000_000);
@@ -703,22 +690,6 @@ fn timespec(d: StdDuration) -> Timespec {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_to_its_cap() {
-        for (failures, low, high) in [
-            (1, 125, 250),
-            (2, 250, 500),
-            (3, 500, 1000),
-            (8, 15_000, 30_000),
-            (40, 15_000, 30_000),
-        ] {
-            for _ in 0..100 {
-                let d = backoff(failures).as_millis();
-                assert!((low..=high).contains(&d), "{failures}: {d} ms");
-            }
-        }
-    }
 
     #[test]
     fn refresh_comes_before_the_server_closes() {

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::backoff::backoff;
 use super::gate::Denied;
 use super::job::Class;
 use super::shared::Shared;
@@ -14,6 +13,7 @@ use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::net::transport::Request;
 use crate::report::Report;
+use crate::retry;
 
 /// The wait after a rate-limit answer that gave no Retry-After and no limit.
 const DEFAULT_LIMIT_PAUSE: Duration = Duration::from_secs(1);
@@ -101,7 +101,7 @@ pub(crate) fn attempt<T>(
                 classify(answer, &parse)
             }
             Err(_) if shared.is_cancelling() => break Err(cancelled()),
-            Err(e) if e.kind() == ErrorKind::Connect => Verdict::Retryable(e),
+            Err(e) if retry::within_request(e.kind(), 0) => Verdict::Retryable(e),
             Err(e) => Verdict::Final(e),
         };
         match verdict {
@@ -124,7 +124,7 @@ pub(crate) fn attempt<T>(
                             .limit()
                             .map_or(DEFAULT_LIMIT_PAUSE, |l| l.window() + l.margin())
                     })
-                    .max(backoff(limited));
+                    .max(retry::REQUEST.delay(limited));
                 let resume = Instant::now().checked_add(pause);
                 if let Some(at) = resume.filter(|&at| at <= deadline) {
                     limiter.pause_until(at);
@@ -169,7 +169,7 @@ pub(crate) fn attempt<T>(
             Verdict::Retryable(error) if retries_left > 0 => {
                 retries_left -= 1;
                 failures += 1;
-                let delay = backoff(failures);
+                let delay = retry::REQUEST.delay(failures);
                 if Instant::now() + delay > deadline {
                     break Err(error);
                 }

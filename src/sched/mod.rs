@@ -4,7 +4,6 @@
 //! ([`ratelimit`]) and the budget it shares through Redis ([`shared_budget`]),
 //! retry backoff ([`backoff`]) and duplicate suppression ([`dedup`]).
 
-pub(crate) mod backoff;
 pub(crate) mod dedup;
 pub(crate) mod delivery;
 pub(crate) mod gate;
