@@ -6,23 +6,25 @@ use std::time::{Duration, Instant};
 use crate::api::log_call::CallLog;
 use crate::api::popup::Popup;
 use crate::call_logs::CallLogs;
+use crate::context::{Context, Parts, Settings};
 use crate::credentials::Credentials;
 use crate::discovery;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
+use crate::flow::popup::deliver_popup;
+use crate::flow::tasks::{LookupTask, PopupTask, RingingTask, Timing};
 use crate::flow::{self, ringing::Ringing};
 use crate::log::Level;
 use crate::lookup::{CachePolicy, Directory};
-use crate::net::endpoint::Endpoint;
 use crate::net::transport::Transport;
 use crate::options::Options;
 use crate::phone::normalise;
 use crate::report::Report;
 use crate::report::{LeadReport, RingingReport};
 use crate::sched::dedup::Dedup;
-use crate::sched::delivery::deliver_popup;
-use crate::sched::job::{Class, Job, Work};
+use crate::sched::job::{Class, Job};
 use crate::sched::ratelimit::Limiter;
-use crate::sched::shared::{Parts, Settings, Shared};
+use crate::sched::scheduler::{Capacity, Scheduler};
 use crate::sched::shared_budget::{KeyName, SharedBudget};
 use crate::sched::workers::{self as engine, guarded};
 use crate::stats::{self, Stats};
@@ -31,7 +33,7 @@ use crate::threads::Threads;
 /// A LeadSquared client. Thread-safe: share it (`&Client`) between threads.
 /// Dropping it shuts it down as [`Client::shutdown`] does.
 pub struct Client {
-    shared: Arc<Shared>,
+    ctx: Arc<Context>,
     /// Set once shutdown has run (it is idempotent), held while it runs.
     shut_down: Mutex<bool>,
 }
@@ -71,14 +73,23 @@ impl Client {
         let settings = Settings {
             max_age: options.max_age,
             max_retries: options.max_retries,
-            queue_capacity: options.queue_capacity,
             shutdown_timeout: options.shutdown_timeout,
             unknown_caller: options.unknown_caller,
             lead_source: options.lead_source.clone(),
             number_plan: options.number_plan.clone(),
-            max_workers: options.max_in_flight(),
-            max_log_workers: (options.max_in_flight() / 4).max(1),
         };
+        let sched = Scheduler::new(
+            Limiter::new(options.rate_limit),
+            budget,
+            Capacity {
+                queue: options.queue_capacity,
+                max_workers: options.max_in_flight(),
+                max_log_workers: (options.max_in_flight() / 4).max(1),
+            },
+            Dedup::new(options.dedup_window),
+            options.logger.clone(),
+            threads.clone(),
+        );
         let logs = CallLogs::open(
             options.outbox.as_deref(),
             options.log_max_age,
@@ -92,36 +103,34 @@ impl Client {
             user_ttl: options.user_cache_ttl,
         });
         #[allow(unused_mut)] // set below only with the test-hooks feature
-        let mut shared = Shared::new(Parts {
+        let mut ctx = Context::new(Parts {
             transport,
             credentials,
-            limiter: Limiter::new(options.rate_limit),
-            budget,
             logger: options.logger.clone(),
             settings,
-            dedup: Dedup::new(options.dedup_window),
             directory,
             logs,
             threads,
+            sched,
         });
         #[cfg(feature = "test-hooks")]
         {
-            shared.test_panic = options.test_panic.clone();
+            ctx.test_panic = options.test_panic.clone();
         }
-        shared.test_panic("client_new");
-        let shared = Arc::new(shared);
-        engine::spawn_workers(&shared, options.workers)?;
-        if let Err(e) = engine::spawn_feeder(&shared) {
-            engine::shutdown(&shared);
+        ctx.test_panic("client_new");
+        let ctx = Arc::new(ctx);
+        engine::spawn_workers(&ctx.sched, options.workers)?;
+        if let Err(e) = crate::flow::call_log::feeder::start(&ctx) {
+            ctx.shutdown();
             return Err(e);
         }
         // The client exists before anything calls the host's log sink: if that
         // panics, dropping the client still stops and joins the workers.
         let client = Client {
-            shared,
+            ctx,
             shut_down: Mutex::new(false),
         };
-        client.shared.logger.log(Level::Info, || {
+        client.ctx.logger.log(Level::Info, || {
             let limit = options
                 .rate_limit
                 .map_or("off".to_string(), |l| l.to_string());
@@ -144,17 +153,20 @@ impl Client {
         }
         let dedup = (popup.call_session_id, popup.user_id);
         if let Err(e) = self
-            .shared
+            .ctx
+            .sched
             .begin_blocking(started, Class::Popup, Some(dedup))
         {
             return Report::unsent(e, started.elapsed());
         }
-        let deadline = started + self.shared.settings.max_age;
+        let deadline = started + self.ctx.settings.max_age;
         let report = guarded(
             |e| Report::unsent(e, started.elapsed()),
-            || deliver_popup(&self.shared, popup, started, deadline),
+            || deliver_popup(&self.ctx, popup, started, deadline),
         );
-        self.shared.finish(Class::Popup, Some(report.error_kind()));
+        self.ctx
+            .sched
+            .finish(Class::Popup, Some(report.error_kind()));
         report
     }
 
@@ -169,20 +181,38 @@ impl Client {
         on_done: impl FnOnce(Report) + Send + 'static,
     ) -> Result<(), Error> {
         popup.validate()?;
-        let work = Work::Popup(popup.to_owned_popup(), Box::new(on_done));
+        let (ctx, popup_owned, done) = (
+            Arc::clone(&self.ctx),
+            popup.to_owned_popup(),
+            Box::new(on_done),
+        );
         let dedup = (popup.call_session_id, popup.user_id);
-        self.submit(work, Some(dedup))
+        self.submit(
+            |timing| {
+                Box::new(PopupTask {
+                    ctx,
+                    popup: popup_owned,
+                    done,
+                    timing,
+                })
+            },
+            Some(dedup),
+        )
     }
 
-    /// Queues `work` (validated and copied); logs why when it is refused.
-    fn submit(&self, work: Work, dedup: Option<(&str, &str)>) -> Result<(), Error> {
+    /// Queues the task `make` builds (validated and copied) with its
+    /// timing; logs why when it is refused.
+    fn submit(
+        &self,
+        make: impl FnOnce(Timing) -> Job,
+        dedup: Option<(&str, &str)>,
+    ) -> Result<(), Error> {
         let queued_at = Instant::now();
-        let job = Job {
-            work,
+        let task = make(Timing {
             queued_at,
-            deadline: queued_at + self.shared.settings.max_age,
-        };
-        let submitted = engine::submit(&self.shared, job, dedup);
+            deadline: queued_at + self.ctx.settings.max_age,
+        });
+        let submitted = engine::submit(&self.ctx.sched, task, queued_at, dedup);
         if let Err(e) = &submitted {
             // A duplicate is the expected outcome of a ring-all queue, not a problem.
             let level = match e.kind() {
@@ -190,7 +220,7 @@ impl Client {
                 _ => Level::Warn,
             };
             let call = dedup.map_or(String::new(), |(call, _)| format!("call {call}: "));
-            self.shared
+            self.ctx
                 .logger
                 .log(level, || format!("{call}not queued: {e}"));
         }
@@ -204,19 +234,19 @@ impl Client {
     /// `NoMatch` when no lead has the number.
     pub fn find_lead(&self, phone: &str) -> LeadReport {
         let started = Instant::now();
-        let number = match normalise("phone", phone, &self.shared.settings.number_plan) {
+        let number = match normalise("phone", phone, &self.ctx.settings.number_plan) {
             Ok(number) => number,
             Err(e) => return LeadReport::unsent(e, started.elapsed()),
         };
-        if let Err(e) = self.shared.begin_blocking(started, Class::Lookup, None) {
+        if let Err(e) = self.ctx.sched.begin_blocking(started, Class::Lookup, None) {
             return LeadReport::unsent(e, started.elapsed());
         }
-        let deadline = started + self.shared.settings.max_age;
+        let deadline = started + self.ctx.settings.max_age;
         let report = guarded(
             |e| LeadReport::unsent(e, started.elapsed()),
-            || flow::find_lead::run(&self.shared, &number, started, deadline),
+            || flow::find_lead::run(&self.ctx, &number, started, deadline),
         );
-        self.shared.finish(Class::Lookup, None);
+        self.ctx.sched.finish(Class::Lookup, None);
         report
     }
 
@@ -228,8 +258,19 @@ impl Client {
         phone: &str,
         on_done: impl FnOnce(LeadReport) + Send + 'static,
     ) -> Result<(), Error> {
-        let number = normalise("phone", phone, &self.shared.settings.number_plan)?;
-        self.submit(Work::Lookup(number, Box::new(on_done)), None)
+        let number = normalise("phone", phone, &self.ctx.settings.number_plan)?;
+        let (ctx, done) = (Arc::clone(&self.ctx), Box::new(on_done));
+        self.submit(
+            |timing| {
+                Box::new(LookupTask {
+                    ctx,
+                    number,
+                    done,
+                    timing,
+                })
+            },
+            None,
+        )
     }
 
     /// An agent's phone rings: finds the lead (unless `lead_id` is given)
@@ -242,23 +283,25 @@ impl Client {
             popup: Report::unsent(e.clone(), started.elapsed()),
             lead: LeadReport::unsent(e, started.elapsed()),
         };
-        let number = match ringing.validate(&self.shared.settings.number_plan) {
+        let number = match ringing.validate(&self.ctx.settings.number_plan) {
             Ok(number) => number,
             Err(e) => return unsent(e),
         };
         let user = ringing.dedup_user();
         let dedup = (ringing.call_session_id, user.as_str());
         if let Err(e) = self
-            .shared
+            .ctx
+            .sched
             .begin_blocking(started, Class::Popup, Some(dedup))
         {
             return unsent(e);
         }
-        let deadline = started + self.shared.settings.max_age;
+        let deadline = started + self.ctx.settings.max_age;
         let report = guarded(unsent, || {
-            flow::ringing::run(&self.shared, ringing, number.as_ref(), started, deadline)
+            flow::ringing::run(&self.ctx, ringing, number.as_ref(), started, deadline)
         });
-        self.shared
+        self.ctx
+            .sched
             .finish(Class::Popup, Some(report.popup.error_kind()));
         report
     }
@@ -272,10 +315,24 @@ impl Client {
         ringing: &Ringing<'_>,
         on_done: impl FnOnce(RingingReport) + Send + 'static,
     ) -> Result<(), Error> {
-        let number = ringing.validate(&self.shared.settings.number_plan)?;
+        let number = ringing.validate(&self.ctx.settings.number_plan)?;
         let user = ringing.dedup_user();
-        let work = Work::Ringing(ringing.to_owned_ringing(number), Box::new(on_done));
-        self.submit(work, Some((ringing.call_session_id, user.as_str())))
+        let (ctx, owned, done) = (
+            Arc::clone(&self.ctx),
+            ringing.to_owned_ringing(number),
+            Box::new(on_done),
+        );
+        self.submit(
+            |timing| {
+                Box::new(RingingTask {
+                    ctx,
+                    ringing: owned,
+                    done,
+                    timing,
+                })
+            },
+            Some((ringing.call_session_id, user.as_str())),
+        )
     }
 
     /// Logs a call (after hangup): validates it, stores it in the outbox
@@ -290,15 +347,15 @@ impl Client {
         }
         // Should the feeder have queued it meanwhile, it may be sent twice:
         // at least once, as promised.
-        let job = match self.shared.logs.accept(log, None) {
+        let job = match self.ctx.logs.accept(log, None) {
             Ok((job, _)) => job,
             Err(e) => return unsent(e),
         };
-        if let Err(e) = self.shared.begin_blocking(started, Class::Log, None) {
+        if let Err(e) = self.ctx.sched.begin_blocking(started, Class::Log, None) {
             return unsent(e);
         }
-        let (report, _) = engine::send_log(&self.shared, &job, started);
-        self.shared.finish(Class::Log, None);
+        let (report, _) = crate::flow::call_log::task::send_log(&self.ctx, &job, started);
+        self.ctx.sched.finish(Class::Log, None);
         report
     }
 
@@ -316,30 +373,27 @@ impl Client {
     ) -> Result<(), Error> {
         self.accepting()?;
         log.validate(unix_now())?;
-        let (job, ours) = self.shared.logs.accept(log, Some(Box::new(on_done)))?;
+        let (job, ours) = self.ctx.logs.accept(log, Some(Box::new(on_done)))?;
         if !ours {
             return Ok(()); // the feeder queued it already
         }
-        let queued_at = Instant::now();
-        engine::enqueue_log(
-            &self.shared,
-            Job {
-                work: Work::Log(job),
-                queued_at,
-                deadline: queued_at,
-            },
-        )
+        let task = crate::flow::call_log::task::LogTask {
+            ctx: Arc::clone(&self.ctx),
+            job,
+            queued_at: Instant::now(),
+        };
+        engine::enqueue(&self.ctx.sched, Box::new(task))
     }
 
     /// Call logs pending (not yet delivered) and dead (kept, never sent
     /// again unless an admin asks) in the outbox.
     pub fn outbox_count(&self) -> Result<(u64, u64), Error> {
-        self.shared.logs.counts()
+        self.ctx.logs.counts()
     }
 
     /// Refuses new work once shutdown has begun.
     fn accepting(&self) -> Result<(), Error> {
-        if self.shared.state().closing {
+        if self.ctx.sched.state().closing {
             return Err(Error::new(
                 ErrorKind::Cancelled,
                 "the client is shutting down: not accepted",
@@ -351,7 +405,7 @@ impl Client {
     /// Waits until nothing is queued or in flight (every callback returned),
     /// or fails with `Timeout`. Refused from one of this client's callbacks.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        if engine::is_own_worker(&self.shared) {
+        if engine::is_own_worker(&self.ctx.sched) {
             return Err(Error::invalid(
                 "flush called from a callback of the same client: it would wait on itself",
             ));
@@ -359,7 +413,7 @@ impl Client {
         let deadline = Instant::now()
             .checked_add(timeout)
             .unwrap_or_else(far_future);
-        if self.shared.wait_idle(deadline) {
+        if self.ctx.sched.wait_idle(deadline) {
             Ok(())
         } else {
             Err(Error::new(
@@ -378,13 +432,13 @@ impl Client {
     /// retries), requests by endpoint and HTTP status, rate-limit answers,
     /// the limiter's current N/W, and what waits, by urgency class.
     pub fn metrics(&self) -> String {
-        crate::metrics::render(&self.shared)
+        crate::metrics::render(&self.ctx)
     }
 
     /// A consistent snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        let state = self.shared.state();
-        stats::snapshot(&state.counters, state.queued_popups(), &self.shared.wire)
+        let state = self.ctx.sched.state();
+        stats::snapshot(&state.counters, state.queued_popups(), &self.ctx.wire)
     }
 
     /// Stops taking popups, lets queued ones finish for `shutdown_timeout`,
@@ -393,7 +447,7 @@ impl Client {
     /// Idempotent: a second call (from any thread) waits for the first to
     /// finish and returns.
     pub fn shutdown(&self) -> Result<(), Error> {
-        if engine::is_own_worker(&self.shared) {
+        if engine::is_own_worker(&self.ctx.sched) {
             return Err(Error::invalid(
                 "free called from a callback of the same client: it would wait on itself",
             ));
@@ -406,10 +460,10 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner);
         if !*shut_down {
             *shut_down = true;
-            engine::shutdown(&self.shared);
-            self.shared.transport.stop_warming();
+            self.ctx.shutdown();
+            self.ctx.transport.stop_warming();
             drop(shut_down);
-            self.shared
+            self.ctx
                 .logger
                 .log(Level::Info, || "client shut down".to_string());
         }
@@ -423,7 +477,7 @@ impl Drop for Client {
         // then end on their own once the last Arc goes (they hold one each),
         // which cannot happen while they run, so this only logs the misuse.
         if self.shutdown().is_err() {
-            self.shared.logger.log(Level::Error, || {
+            self.ctx.logger.log(Level::Error, || {
                 "client dropped inside its own callback: not shut down".to_string()
             });
         }

@@ -7,7 +7,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::net::url::url_encode;
+use crate::url::url_encode;
 
 /// The keys. `Debug` never shows them.
 pub struct Credentials {

@@ -34,8 +34,10 @@
 pub mod api;
 mod call_logs;
 mod client;
+mod context;
 mod credentials;
 mod discovery;
+mod endpoint;
 mod error;
 pub mod flow;
 mod log;
@@ -48,10 +50,12 @@ mod options;
 pub mod outbox;
 mod phone;
 mod report;
+mod request;
 mod retry;
 pub mod sched;
 mod stats;
 mod threads;
+mod url;
 
 #[allow(unsafe_code)]
 pub mod ffi;
@@ -64,11 +68,11 @@ pub use api::lead_by_phone::Lead;
 pub use api::log_call::{CallLog, CallStatus};
 pub use api::popup::{Delivered, OwnedPopup, Popup, PATH as API_PATH};
 pub use client::Client;
+pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind};
 pub use flow::ringing::Ringing;
 pub use log::{Level, LogSink, Logger};
 pub use lookup::Found;
-pub use net::endpoint::Endpoint;
 pub use net::transport::MAX_BODY_BYTES;
 pub use options::{AuthMode, Options, ProxySetting, UnknownCaller, KEYS as OPTION_KEYS, VERSION};
 pub use phone::NumberPlan;

@@ -8,9 +8,6 @@
 //! - [`feeder`]: the thread that hands due records (retries, and what a
 //!   previous client left pending) to the workers.
 
-pub(crate) mod deliver;
-pub(crate) mod feeder;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -24,7 +21,8 @@ use crate::outbox::payload::{self, LogRecord};
 use crate::outbox::{Outbox, OutboxError, Record};
 use crate::report::Report;
 use crate::sched::job::Completion;
-use deliver::Outcome;
+mod outcome;
+pub(crate) use outcome::Outcome;
 
 /// Unix milliseconds now.
 pub(crate) fn now_ms() -> i64 {
@@ -124,6 +122,28 @@ impl CallLogs {
             }
         }
         Ok(logs)
+    }
+
+    /// Waits until an outcome is written or the client stops, at most
+    /// `wait`; returns whether it is stopping (the feeder's wait).
+    pub(crate) fn wait_for_change(&self, wait: std::time::Duration) -> bool {
+        let live = self.live();
+        if live.stopping {
+            return true;
+        }
+        let (live, _) = self
+            .changed
+            .wait_timeout(live, wait)
+            .unwrap_or_else(PoisonError::into_inner);
+        live.stopping
+    }
+
+    /// When the next readable pending record is due (Unix ms), if any.
+    /// Unreadable records are kept, not sent: their due time is no reason
+    /// to wake.
+    pub(crate) fn next_due_at(&self) -> Option<i64> {
+        let unreadable = self.live().unreadable.clone();
+        self.outbox.next_due_at_except(&unreadable).ok().flatten()
     }
 
     fn live(&self) -> MutexGuard<'_, Live> {

@@ -3,15 +3,15 @@
 
 use std::time::Instant;
 
-use crate::lookup::leads::find_lead;
+use crate::context::Context;
+use crate::flow::leads::find_lead;
 use crate::phone::Normalised;
 use crate::report::LeadReport;
 use crate::sched::job::Class;
-use crate::sched::shared::Shared;
 
 /// Finds the lead for `number`, started at `started`, nothing sent after `deadline`.
 pub(crate) fn run(
-    shared: &Shared,
+    shared: &Context,
     number: &Normalised,
     started: Instant,
     deadline: Instant,

@@ -9,15 +9,15 @@ use crate::api::direction::Direction;
 use crate::api::fields;
 use crate::api::lead_by_phone::Lead;
 use crate::api::popup::Popup;
+use crate::context::Context;
 use crate::error::{Error, ErrorKind};
-use crate::lookup::leads::find_lead;
-use crate::lookup::users::resolve_user;
+use crate::flow::leads::find_lead;
+use crate::flow::popup::deliver_popup;
+use crate::flow::users::resolve_user;
 use crate::lookup::Found;
 use crate::phone::{normalise, Normalised, NumberPlan};
 use crate::report::{LeadReport, Report, RingingReport};
-use crate::sched::delivery::deliver_popup;
 use crate::sched::job::Class;
-use crate::sched::shared::Shared;
 
 /// An agent ringing, borrowing its fields. See the connector contract for
 /// each field's rules; [`Ringing::validate`] applies them.
@@ -124,7 +124,7 @@ impl OwnedRinging {
 /// The lead, the agent, the popup: one validated ringing, started at
 /// `started`, nothing sent after `deadline`.
 pub(crate) fn run(
-    shared: &Shared,
+    shared: &Context,
     ringing: &Ringing<'_>,
     number: Option<&Normalised>,
     started: Instant,

@@ -5,18 +5,15 @@
 //! client.
 
 pub mod cache;
-pub(crate) mod leads;
 pub(crate) mod single_flight;
-pub(crate) mod users;
 
+use crate::error::{Error, ErrorKind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::api::lead_by_phone::Lead;
 use cache::TtlCache;
-use leads::LeadLookup;
 use single_flight::SingleFlight;
-use users::UserLookup;
 
 /// A lead found or created.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,4 +86,47 @@ impl Directory {
     pub fn remember_user(&self, email: &str, user_id: String, now: Instant) {
         lock(&self.users).insert(email.to_string(), user_id, self.policy.user_ttl, now);
     }
+}
+
+/// How a lookup ended, before the caller adds its elapsed time.
+#[derive(Clone, Debug)]
+pub(crate) struct LeadLookup {
+    pub outcome: Result<Found, Error>,
+    pub http_status: u16,
+    pub attempts: u16,
+    pub cached: bool,
+}
+
+impl LeadLookup {
+    /// A cached answer: never `created`, which only the result of the
+    /// request that created the lead reports (connector.md), so a dialplan
+    /// counting new leads counts each caller once.
+    pub(crate) fn from_cache(entry: CachedLead, digits: &str) -> LeadLookup {
+        LeadLookup {
+            outcome: match entry {
+                CachedLead::Found(found) => Ok(Found {
+                    created: false,
+                    ..found
+                }),
+                CachedLead::Missing => Err(no_lead(digits)),
+            },
+            http_status: 0,
+            attempts: 0,
+            cached: true,
+        }
+    }
+}
+
+pub(crate) fn no_lead(digits: &str) -> Error {
+    Error::new(
+        ErrorKind::NoMatch,
+        format!("no lead has the number {digits}"),
+    )
+}
+
+/// A resolved agent, or why not, with the HTTP requests it took.
+#[derive(Clone, Debug)]
+pub(crate) struct UserLookup {
+    pub outcome: Result<String, Error>,
+    pub http_status: u16,
 }

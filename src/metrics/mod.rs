@@ -4,9 +4,9 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::context::Context;
 use crate::error::ErrorKind;
 use crate::sched::job::Class;
-use crate::sched::shared::Shared;
 
 /// A status's label: `ok` or the error kind's name in snake case.
 fn status_label(index: usize) -> String {
@@ -30,7 +30,6 @@ fn class_label(class: usize) -> &'static str {
 }
 
 mod exposition;
-pub(crate) mod latency;
 
 use exposition::{Exposition, Kind};
 
@@ -42,10 +41,10 @@ fn by_status(f: &mut exposition::Family<'_>, counts: impl Iterator<Item = u64>) 
 }
 
 /// The exposition of `shared`'s counters.
-pub(crate) fn render(shared: &Shared) -> String {
+pub(crate) fn render(shared: &Context) -> String {
     let mut out = Exposition::default();
     let (popups, queued, active) = {
-        let state = shared.state();
+        let state = shared.sched.state();
         let queued: Vec<usize> = state.queues.iter().map(|q| q.len()).collect();
         (state.counters.by_status, queued, state.active_by_class)
     };
@@ -165,7 +164,7 @@ pub(crate) fn render(shared: &Shared) -> String {
             for (path, h) in &latency {
                 let endpoint = endpoint_label(path);
                 let mut cumulative = 0;
-                for (bound, n) in latency::BUCKETS.iter().zip(h.counts) {
+                for (bound, n) in crate::stats::latency::BUCKETS.iter().zip(h.counts) {
                     cumulative += n;
                     f.sample_named(
                         "_bucket",
@@ -202,7 +201,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         |f| f.sample("", shared.wire.retries.load(Ordering::Relaxed)),
     );
 
-    let limit = shared.limiter().limit();
+    let limit = shared.sched.limiter().limit();
     out.family(
         "lsq_rate_limit_requests",
         Kind::Gauge,
@@ -216,7 +215,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         |f| f.sample("", limit.map_or(0, |l| l.window().as_secs())),
     );
 
-    if let Some(budget) = &shared.budget {
+    if let Some(budget) = &shared.sched.budget {
         let c = budget.counters();
         for (name, help, value) in [
             (
@@ -244,7 +243,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         }
     }
 
-    let waiting = shared.gate.waiting();
+    let waiting = shared.sched.gate.waiting();
     for (name, help, values) in [
         (
             "lsq_queued",

@@ -30,13 +30,11 @@
 //! before it would dial.
 
 mod connect;
-pub(crate) mod endpoint;
 mod errors;
 mod resolve;
 mod socket;
 mod tls;
 pub(crate) mod transport;
-pub(crate) mod url;
 pub(crate) mod warm;
 
 use std::sync::Arc;

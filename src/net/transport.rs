@@ -12,16 +12,16 @@ use ureq::tls::TlsConfig;
 use ureq::{Agent, Proxy};
 use zeroize::Zeroizing;
 
-use super::endpoint::Endpoint;
 use super::errors::{map_error, Target};
 use super::tls::root_certs;
-use super::url::url_encode;
 use super::warm::Warmer;
 use super::WarmConnections;
 use crate::credentials::Credentials;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::options::{AuthMode, Options, ProxySetting};
 use crate::threads::Threads;
+use crate::url::url_encode;
 
 /// Bodies past this size are refused: a popup or call-log answer is a few
 /// hundred bytes.
@@ -44,7 +44,7 @@ pub(crate) enum Method {
     Post,
 }
 
-/// One request, as an endpoint of [`crate::api`] describes it: the
+/// One request, as an endpoint of `api/` describes it: the
 /// transport adds the base URL, the keys and the headers.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Request<'a> {

@@ -111,7 +111,7 @@ pub(super) fn check_discovery_host(value: &str, allow_http: bool) -> Result<(), 
             "discovery_host: must be a host (e.g. api.leadsquared.com), not \"auto\"",
         ));
     }
-    crate::net::endpoint::Endpoint::parse(value, allow_http)
+    crate::endpoint::Endpoint::parse(value, allow_http)
         .map(|_| ())
         .map_err(|e| {
             let why = e.message().trim_start_matches("host: ");

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use super::job::Class;
 use super::ratelimit::Slot;
-use super::shared::Shared;
+use super::scheduler::Scheduler;
 use super::shared_budget::{Grant, Ticket};
 
 /// A slot: when the request may leave, and the shared budget's ticket when
@@ -62,7 +62,7 @@ impl Gate {
     /// it): the caller sleeps until `slot.at`.
     pub fn acquire(
         &self,
-        shared: &Shared,
+        sched: &Scheduler,
         class: Class,
         deadline: Instant,
     ) -> Result<Granted, Denied> {
@@ -70,7 +70,7 @@ impl Gate {
         let mut waiting = self.lock();
         waiting.insert(me);
         let result = loop {
-            if shared.is_cancelling() {
+            if sched.is_cancelling() {
                 break Err(Denied::Cancelled);
             }
             let mut now = Instant::now();
@@ -81,24 +81,24 @@ impl Gate {
             if now > deadline {
                 break Err(Denied::TooLate);
             }
-            let wake_at = if waiting.first() == Some(&me) && shared.more_urgent_queued(class) {
+            let wake_at = if waiting.first() == Some(&me) && sched.more_urgent_queued(class) {
                 // A more urgent job waits for a worker, about to ask for a
                 // slot: leave the slot to it (a worker is free or freeing).
                 (now + URGENT_FIRST).min(deadline)
             } else if waiting.first() == Some(&me) {
-                if let Some(budget) = &shared.budget {
+                if let Some(budget) = &sched.budget {
                     drop(waiting);
-                    let limit = shared.limiter().limit();
+                    let limit = sched.limiter().limit();
                     let asked = budget.acquire(limit, deadline.saturating_duration_since(now));
                     waiting = self.lock();
                     if let Some(learned) = budget.learned() {
-                        shared.limiter().learn(learned);
+                        sched.limiter().learn(learned);
                     }
                     match asked {
                         Ok(Grant::TooLate(_)) => break Err(Denied::TooLate),
                         Ok(grant) => {
                             let at = now + grant.wait();
-                            let slot = shared.limiter().record(at);
+                            let slot = sched.limiter().record(at);
                             let ticket = match grant {
                                 Grant::Now(t) | Grant::WaitFor(_, t) => Some(t),
                                 Grant::TooLate(_) => None,
@@ -113,7 +113,7 @@ impl Gate {
                 if now > deadline {
                     break Err(Denied::TooLate);
                 }
-                let mut limiter = shared.limiter();
+                let mut limiter = sched.limiter();
                 let at = limiter.earliest(now);
                 if at <= now {
                     break limiter

@@ -1,21 +1,16 @@
-//! What waits in the async queue: a job of one kind (a popup, an agent
-//! ringing, a lookup), when it was queued, when it expires, and the
-//! completion to call exactly once with its report.
+//! What waits in the async queue: a task of an urgency class, which the
+//! scheduler runs on a worker without knowing what it does. The domain
+//! (popups, agents ringing, lookups, call logs) builds its tasks in
+//! `flow/` and `call_logs/`; a task runs its work, or ends as cancelled, and
+//! calls its completion exactly once.
 
-use std::time::Instant;
-
-use crate::api::popup::OwnedPopup;
-use crate::call_logs::LogJob;
-use crate::error::Error;
-use crate::flow::ringing::OwnedRinging;
-use crate::phone::Normalised;
-use crate::report::{LeadReport, Report, RingingReport};
+use crate::error::ErrorKind;
 
 /// Called once with the final report of an async call.
 pub type Completion<R> = Box<dyn FnOnce(R) + Send + 'static>;
 
 /// The urgency classes of "One account, one budget": a free worker takes
-/// the most urgent job waiting.
+/// the most urgent task waiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Class {
     /// A popup, and the lookups it waits on: a ringing phone does not wait.
@@ -34,36 +29,49 @@ impl Class {
     }
 }
 
-/// The work of a job, with its completion.
-pub(crate) enum Work {
-    Popup(OwnedPopup, Completion<Report>),
-    Ringing(OwnedRinging, Completion<RingingReport>),
-    Lookup(Normalised, Completion<LeadReport>),
-    /// A call log to send (its completion, if any, waits in `CallLogs`).
-    Log(LogJob),
-    /// The completion of a call log that shutdown ends before it was sent.
-    Cancel(Completion<Report>, Error),
-}
+/// How a popup ended, for the popup counters: `None` for a task that is
+/// not a popup, `Some(None)` for one shown, `Some(Some(kind))` for one that
+/// failed.
+pub(crate) type PopupOutcome = Option<Option<ErrorKind>>;
 
-/// A queued job.
-pub(crate) struct Job {
-    pub work: Work,
-    pub queued_at: Instant,
-    pub deadline: Instant,
-}
+/// One unit of queued work.
+pub(crate) trait Task: Send {
+    /// Its urgency.
+    fn class(&self) -> Class;
 
-impl Job {
-    pub fn class(&self) -> Class {
-        match self.work {
-            Work::Popup(..) | Work::Ringing(..) => Class::Popup,
-            Work::Lookup(..) => Class::Lookup,
-            Work::Log(..) | Work::Cancel(..) => Class::Log,
-        }
+    /// Whether it is refused once the scheduler is closing (everything but
+    /// the completion of work that shutdown itself ended).
+    fn refused_when_closing(&self) -> bool {
+        true
     }
 
-    /// Whether it counts in the popup statistics (`lsq_stats`): a popup,
-    /// or an agent ringing (which ends in a popup).
-    pub fn is_popup(&self) -> bool {
-        self.class() == Class::Popup
+    /// Runs it, or, when `cancelling` (shutdown's grace is over), ends it
+    /// as cancelled; either way calls its completion once. Returns what the
+    /// popup counters count.
+    fn run(self: Box<Self>, cancelling: bool) -> PopupOutcome;
+}
+
+/// A queued task.
+pub(crate) type Job = Box<dyn Task>;
+
+/// A task that only calls a closure: shutdown's own work (the completion
+/// of a task it ended), never refused while closing.
+pub(crate) struct Finally {
+    pub class: Class,
+    pub run: Box<dyn FnOnce() + Send>,
+}
+
+impl Task for Finally {
+    fn class(&self) -> Class {
+        self.class
+    }
+
+    fn refused_when_closing(&self) -> bool {
+        false
+    }
+
+    fn run(self: Box<Self>, _cancelling: bool) -> PopupOutcome {
+        (self.run)();
+        None
     }
 }

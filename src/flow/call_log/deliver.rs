@@ -10,34 +10,22 @@
 use std::time::{Duration, Instant};
 
 use crate::api::log_call;
+pub(crate) use crate::call_logs::Outcome;
+use crate::context::Context;
 use crate::error::{Error, ErrorKind};
+use crate::flow::users::resolve_user;
 use crate::log::Level;
-use crate::lookup::users::resolve_user;
 use crate::outbox::payload::LogRecord;
+use crate::request::attempt;
 use crate::retry::{self, AfterCallLog};
-use crate::sched::delivery::attempt;
 use crate::sched::job::Class;
-use crate::sched::shared::Shared;
 
 /// How long one cycle may wait for a slot and its answer (popups go first,
 /// so under a tight budget a log may wait a while for its turn).
 const CYCLE: Duration = Duration::from_secs(60);
 
-/// What one cycle ended in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// LeadSquared has it: `Message.Id`.
-    Delivered { message_id: String },
-    /// Worth another try later.
-    Retry { error: Error, http_status: u16 },
-    /// Never to be sent again (unless an admin asks): the log is wrong.
-    Dead { error: Error, http_status: u16 },
-    /// Shutdown interrupted it: it stays pending.
-    Interrupted { error: Error },
-}
-
 /// Sends `record` once (its agent's e-mail resolved first), within `CYCLE`.
-pub(crate) fn deliver(shared: &Shared, id: u64, record: &LogRecord) -> (Outcome, u16) {
+pub(crate) fn deliver(shared: &Context, id: u64, record: &LogRecord) -> (Outcome, u16) {
     shared.test_panic("log_call");
     let deadline = Instant::now() + CYCLE;
     let user_id = match record.user.as_deref() {

@@ -8,24 +8,42 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{now_ms, CallLogs};
+use crate::call_logs::{now_ms, CallLogs};
+use crate::context::Context;
+use crate::error::Error;
 use crate::log::Level;
-use crate::sched::job::{Job, Work};
-use crate::sched::shared::Shared;
 use crate::sched::workers;
+use crate::threads::AfterPanic;
 
 /// The longest sleep between two looks at the outbox.
 const POLL: Duration = Duration::from_secs(30);
 /// After a storage error, the wait before looking again.
 const STORAGE_PAUSE: Duration = Duration::from_secs(1);
 
+/// Starts the feeder, a background service of the client, joined at its
+/// shutdown. It must run while the client lives: a bug in it would stop
+/// every retry of every pending call log, so it starts again after a panic.
+pub(crate) fn start(ctx: &Arc<Context>) -> Result<(), Error> {
+    let feeder_ctx = Arc::clone(ctx);
+    let thread = ctx.threads.start(
+        "lsq-outbox",
+        "the call-log feeder",
+        AfterPanic::Restart,
+        move || run(&feeder_ctx),
+    )?;
+    *ctx.feeder
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(thread);
+    Ok(())
+}
+
 /// The feeder's life, until the client stops it.
-pub(crate) fn run(shared: &Arc<Shared>) {
+pub(crate) fn run(shared: &Arc<Context>) {
     let logs = &shared.logs;
     let mut failing = false;
     loop {
         shared.test_panic_once("feeder");
-        let room = shared.settings.max_log_workers * 2;
+        let room = shared.sched.capacity.max_log_workers * 2;
         let wait = match logs.take_due(room) {
             Ok(due) => {
                 if failing {
@@ -35,13 +53,12 @@ pub(crate) fn run(shared: &Arc<Shared>) {
                         .log(Level::Info, || "call log outbox readable again".into());
                 }
                 for job in due {
-                    let queued_at = Instant::now();
-                    let job = Job {
-                        work: Work::Log(job),
-                        queued_at,
-                        deadline: queued_at,
+                    let task = super::task::LogTask {
+                        ctx: Arc::clone(shared),
+                        job,
+                        queued_at: Instant::now(),
                     };
-                    if workers::enqueue_log(shared, job).is_err() {
+                    if workers::enqueue(&shared.sched, Box::new(task)).is_err() {
                         return;
                     }
                 }
@@ -57,15 +74,7 @@ pub(crate) fn run(shared: &Arc<Shared>) {
                 STORAGE_PAUSE
             }
         };
-        let live = logs.live();
-        if live.stopping {
-            return;
-        }
-        let (live, _) = logs
-            .changed
-            .wait_timeout(live, wait)
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if live.stopping {
+        if logs.wait_for_change(wait) {
             return;
         }
     }
@@ -75,11 +84,8 @@ pub(crate) fn run(shared: &Arc<Shared>) {
 /// record due already is in flight (or waits for room): its outcome wakes
 /// the feeder, so there is nothing to poll for.
 fn next_wake(logs: &CallLogs) -> Duration {
-    // Unreadable records are kept, not sent: their due time is no reason
-    // to wake.
-    let unreadable = logs.live().unreadable.clone();
-    match logs.outbox.next_due_at_except(&unreadable) {
-        Ok(Some(at)) if at > now_ms() => {
+    match logs.next_due_at() {
+        Some(at) if at > now_ms() => {
             let ms = at.saturating_sub(now_ms());
             Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(POLL)
         }

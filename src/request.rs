@@ -1,19 +1,19 @@
-//! The attempt loop every request goes through, blocking or async, whatever
-//! its endpoint: wait for a rate slot, send, and on a rate limit, a connect
-//! failure or a 502/503/504 wait and try again, never past its deadline.
+//! One request to LeadSquared, the one place every request is made and
+//! accounted, blocking or async, whatever its endpoint: wait for a rate
+//! slot, send, count it, and on a rate limit, a connect failure or a
+//! 502/503/504 wait and try again (the table in [`crate::retry`]), never past
+//! its deadline.
 
 use std::time::{Duration, Instant};
 
-use super::gate::Denied;
-use super::job::Class;
-use super::shared::Shared;
 use crate::api::answer::{classify, exception_type, Verdict};
-use crate::api::popup::{self, Delivered, Popup};
+use crate::context::Context;
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
 use crate::net::transport::Request;
-use crate::report::Report;
 use crate::retry;
+use crate::sched::gate::Denied;
+use crate::sched::job::Class;
 
 /// The wait after a rate-limit answer that gave no Retry-After and no limit.
 const DEFAULT_LIMIT_PAUSE: Duration = Duration::from_secs(1);
@@ -39,7 +39,7 @@ pub(crate) struct Attempted<T> {
 /// to `max_retries` times with backoff; nothing is sent after `deadline`.
 /// `what` names the request in log lines ("call 42: popup").
 pub(crate) fn attempt<T>(
-    shared: &Shared,
+    ctx: &Context,
     class: Class,
     what: &dyn std::fmt::Display,
     request: &Request<'_>,
@@ -57,20 +57,18 @@ pub(crate) fn attempt<T>(
     let outcome = loop {
         let asked = Instant::now();
         let too_old = asked >= deadline;
-        let granted = match shared.gate.acquire(shared, class, deadline) {
+        let granted = match ctx.sched.gate.acquire(&ctx.sched, class, deadline) {
             Ok(granted) => granted,
             Err(Denied::Cancelled) => break Err(cancelled()),
-            Err(Denied::TooLate) => {
-                break Err(last_error.unwrap_or_else(|| expired(shared, !too_old)))
-            }
+            Err(Denied::TooLate) => break Err(last_error.unwrap_or_else(|| expired(ctx, !too_old))),
         };
         let slot = granted.slot;
-        if slot.at > Instant::now() && !shared.sleep_until(slot.at) {
+        if slot.at > Instant::now() && !ctx.sched.sleep_until(slot.at) {
             break Err(cancelled());
         }
         let waited = asked.elapsed();
         if waited.as_millis() > 0 {
-            shared.logger.log(Level::Debug, || {
+            ctx.logger.log(Level::Debug, || {
                 format!(
                     "{what}: waited {} ms for a rate-limit slot",
                     waited.as_millis()
@@ -79,18 +77,17 @@ pub(crate) fn attempt<T>(
         }
         attempts = attempts.saturating_add(1);
         if attempts > 1 {
-            shared.wire.add_retry(request.path);
+            ctx.wire.add_retry(request.path == crate::api::popup::PATH);
         }
         let sent_at = Instant::now();
-        let sent = shared.transport.send(request);
+        let sent = ctx.transport.send(request);
         let took = sent_at.elapsed();
-        shared.limiter().answered(slot, Instant::now());
-        if let (Some(budget), Some(ticket)) = (&shared.budget, &granted.ticket) {
+        ctx.sched.limiter().answered(slot, Instant::now());
+        if let (Some(budget), Some(ticket)) = (&ctx.sched.budget, &granted.ticket) {
             // Unreachable now: the slot expires there on its own.
             let _ = budget.answered(ticket);
         }
-        shared
-            .wire
+        ctx.wire
             .add_request(request.path, sent.as_ref().map_or(0, |a| a.status), took);
         let verdict = match sent {
             Ok(answer) => {
@@ -100,7 +97,7 @@ pub(crate) fn attempt<T>(
                 }
                 classify(answer, &parse)
             }
-            Err(_) if shared.is_cancelling() => break Err(cancelled()),
+            Err(_) if ctx.sched.is_cancelling() => break Err(cancelled()),
             Err(e) if retry::within_request(e.kind(), 0) => Verdict::Retryable(e),
             Err(e) => Verdict::Final(e),
         };
@@ -111,8 +108,8 @@ pub(crate) fn attempt<T>(
                 retry_after,
                 server_limit,
             } => {
-                shared.wire.add_rate_limited();
-                let mut limiter = shared.limiter();
+                ctx.wire.add_rate_limited();
+                let mut limiter = ctx.sched.limiter();
                 let learned = server_limit.filter(|&limit| limiter.learn(limit));
                 // Never sooner than the backoff: a server that says "retry
                 // now" (Retry-After: 0, a past date) over and over would
@@ -132,22 +129,22 @@ pub(crate) fn attempt<T>(
                 // Log only after the lock is released: the host's log callback may call us.
                 drop(limiter);
                 // Every PBX sharing the budget learns the limit and the pause.
-                if let Some(budget) = &shared.budget {
+                if let Some(budget) = &ctx.sched.budget {
                     if let Some(limit) = server_limit {
                         let _ = budget.learn(limit);
                     }
                     let _ = budget.pause_for(pause);
                 }
                 // Whoever waits for a slot looks again at the new pause or limit.
-                shared.gate.wake();
+                ctx.sched.gate.wake();
                 if let Some(limit) = learned {
-                    shared.logger.log(Level::Info, || {
+                    ctx.logger.log(Level::Info, || {
                         format!("server limit learned: now sending at most {limit}")
                     });
                 }
                 match resume {
                     Some(resume) if resume <= deadline => {
-                        shared.logger.log(Level::Warn, || {
+                        ctx.logger.log(Level::Warn, || {
                             format!(
                                 "{what}: rate limited by the server, retrying in {} ms",
                                 pause.as_millis()
@@ -156,7 +153,7 @@ pub(crate) fn attempt<T>(
                         last_error = Some(error);
                     }
                     _ => {
-                        shared.logger.log(Level::Warn, || {
+                        ctx.logger.log(Level::Warn, || {
                             format!(
                                 "{what}: rate limited; the server's wait ({} s) passes the deadline: giving up",
                                 pause.as_secs()
@@ -173,14 +170,14 @@ pub(crate) fn attempt<T>(
                 if Instant::now() + delay > deadline {
                     break Err(error);
                 }
-                shared.logger.log(Level::Warn, || {
+                ctx.logger.log(Level::Warn, || {
                     format!(
                         "{what}: {}; retrying in {} ms",
-                        shared.credentials.scrub(error.message()),
+                        ctx.credentials.scrub(error.message()),
                         delay.as_millis()
                     )
                 });
-                if !shared.sleep_until(Instant::now() + delay) {
+                if !ctx.sched.sleep_until(Instant::now() + delay) {
                     break Err(cancelled());
                 }
                 last_error = Some(error);
@@ -190,56 +187,14 @@ pub(crate) fn attempt<T>(
     };
     // A server may echo what it was sent: scrub the keys from what it said.
     Attempted {
-        outcome: outcome.map_err(|e| Error::new(e.kind(), shared.credentials.scrub(e.message()))),
+        outcome: outcome.map_err(|e| Error::new(e.kind(), ctx.credentials.scrub(e.message()))),
         http_status,
         attempts,
         exception,
     }
 }
 
-/// Delivers one validated popup, started at `started`, which must not be
-/// sent after `deadline`.
-pub(crate) fn deliver_popup(
-    shared: &Shared,
-    popup: &Popup<'_>,
-    started: Instant,
-    deadline: Instant,
-) -> Report {
-    shared.test_panic("deliver");
-    let body = popup::body(popup);
-    let what = format_args!("call {}: popup", popup.call_session_id);
-    let done = attempt(
-        shared,
-        Class::Popup,
-        &what,
-        &popup::request(&body),
-        popup::parse_success,
-        shared.settings.max_retries,
-        deadline,
-    );
-    // A server may echo what it was sent: scrub the keys from a success answer too.
-    let scrub = |text: &str| shared.credentials.scrub(text);
-    let report = Report {
-        outcome: done.outcome.map(|d| Delivered {
-            message_id: scrub(&d.message_id),
-            message: scrub(&d.message),
-        }),
-        http_status: done.http_status,
-        attempts: done.attempts,
-        elapsed: started.elapsed(),
-    };
-    if let Err(e) = &report.outcome {
-        shared.logger.log(Level::Error, || {
-            format!(
-                "call {}: popup failed after {} attempt(s): {}",
-                popup.call_session_id, report.attempts, e
-            )
-        });
-    }
-    report
-}
-
-fn expired(shared: &Shared, limiter_busy: bool) -> Error {
+fn expired(ctx: &Context, limiter_busy: bool) -> Error {
     let why = if limiter_busy {
         "no rate-limit slot in time"
     } else {
@@ -249,7 +204,7 @@ fn expired(shared: &Shared, limiter_busy: bool) -> Error {
         ErrorKind::Expired,
         format!(
             "not sent within max_age_ms ({} ms): {why}; dropped, never sent late",
-            shared.settings.max_age.as_millis()
+            ctx.settings.max_age.as_millis()
         ),
     )
 }

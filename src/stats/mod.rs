@@ -2,6 +2,8 @@
 //! queued + in flight) change together under the client's state lock, so a
 //! snapshot is always consistent; the others are plain atomics.
 
+pub(crate) mod latency;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::ErrorKind;
@@ -84,7 +86,7 @@ pub(crate) struct WireCounters {
     /// Of those, the popups' (`lsq_stats.retries`).
     pub popup_retries: AtomicU64,
     /// Request time by endpoint (`lsq_request_duration_seconds`).
-    pub latency: crate::metrics::latency::Latency,
+    pub latency: latency::Latency,
     pub rate_limited: AtomicU64,
     /// Requests by API path and HTTP status (0: no answer).
     pub requests: std::sync::Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
@@ -102,9 +104,11 @@ impl WireCounters {
         *requests.entry((path, http_status)).or_insert(0) += 1;
     }
 
-    pub fn add_retry(&self, path: &'static str) {
+    /// A request beyond the first; `popup` when it is a popup's (the only
+    /// ones `lsq_stats.retries` counts).
+    pub fn add_retry(&self, popup: bool) {
         self.retries.fetch_add(1, Ordering::Relaxed);
-        if path == crate::api::popup::PATH {
+        if popup {
             self.popup_retries.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -3,24 +3,18 @@
 
 use std::time::Instant;
 
-use super::single_flight::Outcome as Flight;
 use crate::api::user_by_email;
+use crate::context::Context;
 use crate::error::{Error, ErrorKind};
-use crate::sched::delivery::attempt;
+use crate::lookup::single_flight::Outcome as Flight;
+use crate::lookup::UserLookup;
+use crate::request::attempt;
 use crate::sched::job::Class;
-use crate::sched::shared::Shared;
-
-/// A resolved agent, or why not, with the HTTP requests it took.
-#[derive(Clone, Debug)]
-pub(crate) struct UserLookup {
-    pub outcome: Result<String, Error>,
-    pub http_status: u16,
-}
 
 /// The UserId for `user` (a GUID, or an e-mail address as validated by
 /// `fields::user`), not sending anything after `deadline`.
 pub(crate) fn resolve_user(
-    shared: &Shared,
+    shared: &Context,
     user: &str,
     class: Class,
     deadline: Instant,

@@ -1,26 +1,22 @@
-//! What a client's threads share: the transport, the limiter, and the state
-//! behind one lock (queue, counters, dedup, shutdown flags), with the
-//! condition variables that let threads wait on it instead of polling.
+//! The scheduler: the queues by urgency class and the state behind one lock
+//! (in flight, counters, dedup, shutdown flags), the condition variables
+//! that let threads wait on it instead of polling, who gets the next
+//! rate-limit slot ([`Gate`]), the local limiter and the budget shared
+//! through Redis. It knows nothing of what its tasks do.
 
-use crate::threads::{LibraryThread, Threads};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::dedup::Dedup;
 use super::gate::Gate;
 use super::job::{Class, Job};
 use super::ratelimit::Limiter;
 use super::shared_budget::SharedBudget;
-use crate::call_logs::CallLogs;
-use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::log::Logger;
-use crate::lookup::Directory;
-use crate::net::transport::Transport;
-use crate::options::UnknownCaller;
-use crate::phone::NumberPlan;
-use crate::stats::{Counters, LookupCounters, WireCounters};
+use crate::stats::Counters;
+use crate::threads::{LibraryThread, Threads};
 
 /// The lock-protected state.
 pub(crate) struct State {
@@ -116,95 +112,54 @@ impl State {
     }
 }
 
-/// Settings the delivery loop reads.
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub max_age: Duration,
-    pub max_retries: u32,
-    pub queue_capacity: usize,
-    pub shutdown_timeout: Duration,
-    pub unknown_caller: UnknownCaller,
-    pub lead_source: String,
-    pub number_plan: NumberPlan,
+/// The sizes the scheduler keeps to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Capacity {
+    /// Tasks waiting at most (`queue_capacity`); call logs are never refused for room.
+    pub queue: usize,
     /// Worker threads at most: the requests that may be in flight at once.
     pub max_workers: usize,
     /// Of those, the most that call logs may take.
     pub max_log_workers: usize,
 }
 
-pub(crate) struct Shared {
-    pub transport: Transport,
-    pub credentials: Credentials,
+pub(crate) struct Scheduler {
     pub limiter: Mutex<Limiter>,
     /// Who gets the next rate-limit slot: the most urgent request waiting.
     pub gate: Gate,
     /// The account's budget shared with other PBXs through Redis, if set.
     pub budget: Option<SharedBudget>,
+    pub capacity: Capacity,
+    /// Where a completion that panicked is reported.
     pub logger: Logger,
-    pub settings: Settings,
-    pub wire: WireCounters,
-    /// The lead and user caches and the lookups in flight.
-    pub directory: Directory,
-    pub lookups: LookupCounters,
-    /// Call logs: the outbox, what is in flight, the completions.
-    pub logs: CallLogs,
-    /// Starts the client's threads, guarded; counts their panics.
+    /// Starts the workers, guarded.
     pub threads: Threads,
-    /// Every worker thread (core and extra) and the feeder, joined at shutdown.
+    /// Every worker thread (core and extra), joined at shutdown.
     pool: Mutex<Vec<LibraryThread>>,
     state: Mutex<State>,
-    /// Signalled when a job is queued or shutdown starts.
+    /// Signalled when a task is queued or shutdown starts.
     pub work_ready: Condvar,
     /// Signalled when the queue is empty and nothing is in flight.
     pub became_idle: Condvar,
     /// Signalled when cancelling starts, to end waits on the limiter or a backoff.
     pub wake_sleepers: Condvar,
-    #[cfg(feature = "test-hooks")]
-    pub test_panic: Option<String>,
-    #[cfg(feature = "test-hooks")]
-    pub test_panicked: std::sync::atomic::AtomicBool,
 }
 
-/// What a client is made of, built from its options.
-pub(crate) struct Parts {
-    pub transport: Transport,
-    pub credentials: Credentials,
-    pub limiter: Limiter,
-    pub budget: Option<SharedBudget>,
-    pub logger: Logger,
-    pub settings: Settings,
-    pub dedup: Dedup,
-    pub directory: Directory,
-    pub logs: CallLogs,
-    pub threads: Threads,
-}
-
-impl Shared {
-    pub fn new(parts: Parts) -> Shared {
-        let Parts {
-            transport,
-            credentials,
-            limiter,
-            budget,
-            logger,
-            settings,
-            dedup,
-            directory,
-            logs,
-            threads,
-        } = parts;
-        Shared {
-            transport,
-            credentials,
+impl Scheduler {
+    pub fn new(
+        limiter: Limiter,
+        budget: Option<SharedBudget>,
+        capacity: Capacity,
+        dedup: Dedup,
+        logger: Logger,
+        threads: Threads,
+    ) -> Scheduler {
+        Scheduler {
             limiter: Mutex::new(limiter),
             gate: Gate::default(),
             budget,
+            capacity,
             logger,
-            settings,
-            wire: WireCounters::default(),
-            directory,
-            lookups: LookupCounters::default(),
-            logs,
             threads,
             pool: Mutex::new(Vec::new()),
             state: Mutex::new(State {
@@ -221,10 +176,6 @@ impl Shared {
             work_ready: Condvar::new(),
             became_idle: Condvar::new(),
             wake_sleepers: Condvar::new(),
-            #[cfg(feature = "test-hooks")]
-            test_panic: None,
-            #[cfg(feature = "test-hooks")]
-            test_panicked: Default::default(),
         }
     }
 
@@ -249,7 +200,7 @@ impl Shared {
     /// Begins a job on the caller's thread (the blocking path): a popup (or
     /// an agent ringing, with its call and agent) is admitted as
     /// [`State::admit`] does and counted in flight. Every job begun here or
-    /// taken from the queue by a worker ends in [`Shared::finish`].
+    /// taken from the queue by a worker ends in [`Scheduler::finish`].
     pub fn begin_blocking(
         &self,
         now: Instant,
@@ -301,6 +252,26 @@ impl Shared {
         queued && state.live_workers > state.active_by_class[Class::Log.index()]
     }
 
+    /// No new tasks are taken: shutdown's first step.
+    pub fn close(&self) {
+        self.state().closing = true;
+    }
+
+    /// Shutdown's grace period is over: what is left ends as cancelled, and
+    /// every wait on a slot or a backoff is woken. Returns how many tasks
+    /// were left, queued or in flight.
+    pub fn cancel_rest(&self) -> usize {
+        let left = {
+            let mut state = self.state();
+            state.cancelling = true;
+            state.queued() + state.active
+        };
+        self.wake_sleepers.notify_all();
+        self.gate.wake();
+        self.work_ready.notify_all();
+        left
+    }
+
     pub fn is_cancelling(&self) -> bool {
         self.state().cancelling
     }
@@ -336,32 +307,4 @@ impl Shared {
                 .0;
         }
     }
-
-    /// Panics at `point` when the test hook asks for it.
-    #[cfg(feature = "test-hooks")]
-    pub fn test_panic(&self, point: &str) {
-        if self.test_panic.as_deref() == Some(point) {
-            panic!("test hook: panic at {point}");
-        }
-    }
-
-    #[cfg(not(feature = "test-hooks"))]
-    #[inline(always)]
-    pub fn test_panic(&self, _point: &str) {}
-
-    /// Panics at `point` the first time only (a thread that starts again
-    /// after a panic must then be seen doing its work).
-    #[cfg(feature = "test-hooks")]
-    pub fn test_panic_once(&self, point: &str) {
-        use std::sync::atomic::Ordering;
-        if self.test_panic.as_deref() == Some(point)
-            && !self.test_panicked.swap(true, Ordering::SeqCst)
-        {
-            panic!("test hook: panic at {point}");
-        }
-    }
-
-    #[cfg(not(feature = "test-hooks"))]
-    #[inline(always)]
-    pub fn test_panic_once(&self, _point: &str) {}
 }

@@ -4,57 +4,21 @@
 
 use std::time::Instant;
 
-use super::single_flight::Outcome as Flight;
-use super::{CachedLead, Found};
 use crate::api::lead_by_phone::{self, Lead};
 use crate::api::lead_create::{self, DUPLICATE_EXCEPTION};
+use crate::context::Context;
 use crate::error::{Error, ErrorKind};
 use crate::log::Level;
+use crate::lookup::single_flight::Outcome as Flight;
+use crate::lookup::{no_lead, CachedLead, Found, LeadLookup};
 use crate::options::UnknownCaller;
 use crate::phone::{lead_phone, Normalised};
-use crate::sched::delivery::{attempt, Attempted};
+use crate::request::{attempt, Attempted};
 use crate::sched::job::Class;
-use crate::sched::shared::Shared;
-
-/// How a lookup ended, before the caller adds its elapsed time.
-#[derive(Clone, Debug)]
-pub(crate) struct LeadLookup {
-    pub outcome: Result<Found, Error>,
-    pub http_status: u16,
-    pub attempts: u16,
-    pub cached: bool,
-}
-
-impl LeadLookup {
-    /// A cached answer: never `created`, which only the result of the
-    /// request that created the lead reports (connector.md), so a dialplan
-    /// counting new leads counts each caller once.
-    fn from_cache(entry: CachedLead, digits: &str) -> LeadLookup {
-        LeadLookup {
-            outcome: match entry {
-                CachedLead::Found(found) => Ok(Found {
-                    created: false,
-                    ..found
-                }),
-                CachedLead::Missing => Err(no_lead(digits)),
-            },
-            http_status: 0,
-            attempts: 0,
-            cached: true,
-        }
-    }
-}
-
-fn no_lead(digits: &str) -> Error {
-    Error::new(
-        ErrorKind::NoMatch,
-        format!("no lead has the number {digits}"),
-    )
-}
 
 /// Finds the lead for `number`, not sending anything after `deadline`.
 pub(crate) fn find_lead(
-    shared: &Shared,
+    shared: &Context,
     number: &Normalised,
     class: Class,
     deadline: Instant,
@@ -66,7 +30,7 @@ pub(crate) fn find_lead(
     found
 }
 
-fn find(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
+fn find(shared: &Context, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
     let digits = number.digits();
     let directory = &shared.directory;
     if let Some(entry) = directory.cached_lead(digits, Instant::now()) {
@@ -101,7 +65,7 @@ fn find(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -
 
 /// The lookup itself (the flight's leader): the request, then a create if
 /// asked for, and the cache updated with what is worth keeping.
-fn look_up(shared: &Shared, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
+fn look_up(shared: &Context, number: &Normalised, class: Class, deadline: Instant) -> LeadLookup {
     let digits = number.digits();
     let asked = request_lead(shared, digits, "lookup", class, deadline);
     let (found, http_status, mut attempts) = (asked.outcome, asked.http_status, asked.attempts);
@@ -129,7 +93,7 @@ fn look_up(shared: &Shared, number: &Normalised, class: Class, deadline: Instant
 /// One RetrieveLeadByPhoneNumber request for `digits` (with its retries),
 /// counted; `what` names it in log lines.
 fn request_lead(
-    shared: &Shared,
+    shared: &Context,
     digits: &str,
     what: &str,
     class: Class,
@@ -153,7 +117,7 @@ fn request_lead(
 /// Caches what is worth keeping (a lead, or "no lead"; never a failure)
 /// and counts the outcome.
 fn finish(
-    shared: &Shared,
+    shared: &Context,
     digits: &str,
     outcome: Result<Found, Error>,
     http_status: u16,
@@ -182,7 +146,7 @@ fn finish(
 /// Creates a lead for an unknown caller; on "already exists" (another PBX
 /// was faster) looks it up once more.
 fn create(
-    shared: &Shared,
+    shared: &Context,
     number: &Normalised,
     class: Class,
     deadline: Instant,
