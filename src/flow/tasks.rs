@@ -43,6 +43,21 @@ pub(crate) struct LookupTask {
     pub timing: Timing,
 }
 
+/// A task's report: when shutdown is cancelling, `unsent` with the
+/// cancelled reason; else `work`, a panic inside it (a bug) becoming
+/// `unsent` with an Internal error, so the completion still runs once.
+fn run_or_cancel<R>(
+    cancelling: bool,
+    unsent: impl FnOnce(Error) -> R,
+    work: impl FnOnce() -> R,
+) -> R {
+    if cancelling {
+        unsent(cancelled())
+    } else {
+        guarded(unsent, work)
+    }
+}
+
 impl Task for PopupTask {
     fn class(&self) -> Class {
         Class::Popup
@@ -59,17 +74,13 @@ impl Task for PopupTask {
             },
         } = *self;
         let unsent = |error: Error| Report::unsent(error, queued_at.elapsed());
-        let report = if cancelling {
-            unsent(cancelled())
-        } else {
+        let report = run_or_cancel(cancelling, unsent, || {
             let popup = popup.as_popup();
             ctx.logger.log(Level::Debug, || {
                 format!("call {}: sending", popup.call_session_id)
             });
-            guarded(unsent, || {
-                super::popup::deliver_popup(&ctx, &popup, queued_at, deadline)
-            })
-        };
+            super::popup::deliver_popup(&ctx, &popup, queued_at, deadline)
+        });
         let kind = report.error_kind();
         complete(&ctx.logger, done, report);
         Some(kind)
@@ -93,21 +104,14 @@ impl Task for RingingTask {
         } = *self;
         let unsent = |error: Error| Report::unsent(error, queued_at.elapsed());
         let lead_unsent = |error: Error| LeadReport::unsent(error, queued_at.elapsed());
-        let report = if cancelling {
-            RingingReport {
-                popup: unsent(cancelled()),
-                lead: lead_unsent(cancelled()),
-            }
-        } else {
-            let (ringing, number) = ringing.as_ringing();
-            guarded(
-                |e| RingingReport {
-                    popup: unsent(e.clone()),
-                    lead: lead_unsent(e),
-                },
-                || super::ringing::run(&ctx, &ringing, number, queued_at, deadline),
-            )
+        let both_unsent = |e: Error| RingingReport {
+            popup: unsent(e.clone()),
+            lead: lead_unsent(e),
         };
+        let report = run_or_cancel(cancelling, both_unsent, || {
+            let (ringing, number) = ringing.as_ringing();
+            super::ringing::run(&ctx, &ringing, number, queued_at, deadline)
+        });
         let kind = report.popup.error_kind();
         complete(&ctx.logger, done, report);
         Some(kind)
@@ -130,13 +134,9 @@ impl Task for LookupTask {
             },
         } = *self;
         let lead_unsent = |error: Error| LeadReport::unsent(error, queued_at.elapsed());
-        let report = if cancelling {
-            lead_unsent(cancelled())
-        } else {
-            guarded(lead_unsent, || {
-                super::find_lead::run(&ctx, &number, queued_at, deadline)
-            })
-        };
+        let report = run_or_cancel(cancelling, lead_unsent, || {
+            super::find_lead::run(&ctx, &number, queued_at, deadline)
+        });
         complete(&ctx.logger, done, report);
         None
     }

@@ -75,6 +75,23 @@ fn blocker(log: &Arc<Mutex<Vec<String>>>, hold: &Arc<Barrier>) -> Job {
     })
 }
 
+/// Starts one worker and keeps it busy until `hold` is passed.
+fn occupy_the_only_worker(sched: &Arc<Scheduler>) -> (Arc<Mutex<Vec<String>>>, Arc<Barrier>) {
+    spawn_workers(sched, 1).unwrap();
+    let log = Arc::default();
+    let hold = Arc::new(Barrier::new(2));
+    submit(sched, blocker(&log, &hold), Instant::now(), None).unwrap();
+    wait_until("the worker is busy", || sched.state().active == 1);
+    (log, hold)
+}
+
+/// Closes the scheduler and joins its workers.
+fn stop(sched: &Scheduler) {
+    sched.close();
+    sched.work_ready.notify_all();
+    join_all(sched);
+}
+
 fn wait_until(what: &str, done: impl Fn() -> bool) {
     let end = Instant::now() + Duration::from_secs(10);
     while !done() {
@@ -86,11 +103,7 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 #[test]
 fn a_free_worker_takes_the_most_urgent_class_first() {
     let sched = scheduler(100, 1, None);
-    spawn_workers(&sched, 1).unwrap();
-    let log = Arc::default();
-    let hold = Arc::new(Barrier::new(2));
-    submit(&sched, blocker(&log, &hold), Instant::now(), None).unwrap();
-    wait_until("the worker is busy", || sched.state().active == 1);
+    let (log, hold) = occupy_the_only_worker(&sched);
     enqueue(&sched, probe(Class::Log, "log", &log)).unwrap();
     submit(
         &sched,
@@ -119,19 +132,13 @@ fn a_free_worker_takes_the_most_urgent_class_first() {
         *log.lock().unwrap(),
         ["blocker", "popup-1", "popup-2", "lookup", "log"]
     );
-    sched.close();
-    sched.work_ready.notify_all();
-    join_all(&sched);
+    stop(&sched);
 }
 
 #[test]
 fn a_full_queue_and_a_duplicate_are_refused_but_call_logs_never_for_room() {
     let sched = scheduler(2, 1, None);
-    spawn_workers(&sched, 1).unwrap();
-    let log = Arc::default();
-    let hold = Arc::new(Barrier::new(2));
-    submit(&sched, blocker(&log, &hold), Instant::now(), None).unwrap();
-    wait_until("the worker is busy", || sched.state().active == 1);
+    let (log, hold) = occupy_the_only_worker(&sched);
     let now = Instant::now();
     submit(
         &sched,
@@ -157,9 +164,7 @@ fn a_full_queue_and_a_duplicate_are_refused_but_call_logs_never_for_room() {
     let state = sched.state();
     assert_eq!((state.counters.duplicates, state.counters.dropped), (1, 0));
     drop(state);
-    sched.close();
-    sched.work_ready.notify_all();
-    join_all(&sched);
+    stop(&sched);
 }
 
 #[test]
@@ -178,19 +183,13 @@ fn the_pool_grows_with_the_work_up_to_its_size() {
     then.wait();
     assert!(sched.wait_idle(Instant::now() + Duration::from_secs(10)));
     assert_eq!(log.lock().unwrap().len(), 5);
-    sched.close();
-    sched.work_ready.notify_all();
-    join_all(&sched);
+    stop(&sched);
 }
 
 #[test]
 fn after_the_grace_period_what_is_left_is_cancelled_and_closing_refuses_new_work() {
     let sched = scheduler(100, 1, None);
-    spawn_workers(&sched, 1).unwrap();
-    let log = Arc::default();
-    let hold = Arc::new(Barrier::new(2));
-    submit(&sched, blocker(&log, &hold), Instant::now(), None).unwrap();
-    wait_until("the worker is busy", || sched.state().active == 1);
+    let (log, hold) = occupy_the_only_worker(&sched);
     submit(
         &sched,
         probe(Class::Popup, "late", &log),
@@ -233,9 +232,7 @@ fn a_task_that_panics_outside_its_guard_still_ends_and_the_worker_goes_on() {
     .unwrap();
     assert!(sched.wait_idle(Instant::now() + Duration::from_secs(10)));
     assert_eq!(*log.lock().unwrap(), ["after"]);
-    sched.close();
-    sched.work_ready.notify_all();
-    join_all(&sched);
+    stop(&sched);
 }
 
 #[test]
