@@ -7,9 +7,8 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use lsq::{CallLog, CallStatus, Client, Direction, Options};
+use lsq::{CallLog, Client, Direction, Options};
 use support::*;
 
 /// A loopback port nothing listens on: bound, then closed.
@@ -21,26 +20,9 @@ fn refusing_url() -> String {
 }
 
 fn call_log<'a>(call: &'a str, user: &'a str) -> CallLog<'a> {
-    let end = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        - 5;
     CallLog {
-        source_number: "+91-8611795988",
-        destination_number: "1001",
-        display_number: "+91-8611795989",
-        direction: Direction::Inbound,
-        call_session_id: call,
-        status: CallStatus::Missed,
-        start_time: end - 30,
-        end_time: end,
-        duration_s: 0,
         user: Some(user),
-        lead_id: None,
-        resource_url: None,
-        caller_source: None,
-        tag: None,
+        ..missed_call(call)
     }
 }
 

@@ -93,7 +93,7 @@ fn key_wipe_child() {
 mod child {
     use std::time::Duration;
 
-    use lsq::{CallLog, CallStatus, Client, Direction, Options};
+    use lsq::{Client, Options};
     use zeroize::Zeroizing;
 
     /// XORed so the needle itself is not a copy of the key.
@@ -144,27 +144,7 @@ mod child {
                 assert!(report.outcome.is_ok(), "{:?}", report.outcome);
             }
             let _ = client.find_lead("+91-8611795988");
-            let end_s = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs() as i64
-                - 5;
-            let log = CallLog {
-                source_number: "+91-8611795988",
-                destination_number: "1001",
-                display_number: "+91-8611795989",
-                direction: Direction::Inbound,
-                call_session_id: "wipe-log",
-                status: CallStatus::Missed,
-                start_time: end_s - 20,
-                end_time: end_s,
-                duration_s: 0,
-                user: None,
-                lead_id: None,
-                resource_url: None,
-                caller_source: None,
-                tag: None,
-            };
+            let log = super::support::missed_call("wipe-log");
             let _ = client.log_call(&log);
             client.flush(Duration::from_secs(5)).unwrap();
             drop(client);

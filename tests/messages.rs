@@ -30,30 +30,10 @@ fn a_401_names_the_host() {
 /// the outbox" only when there is one (issue 18: the line said so without).
 #[test]
 fn call_log_lines_say_whether_an_outbox_keeps_the_log() {
-    use lsq::{CallLog, CallStatus, Direction, Level, Logger};
+    use lsq::{Level, Logger};
     use lsq_emulator::Endpoint;
     use std::sync::{Arc, Mutex};
-    let end = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        - 5;
-    let log = CallLog {
-        source_number: "+91-8611795988",
-        destination_number: "1001",
-        display_number: "+91-8611795989",
-        direction: Direction::Inbound,
-        call_session_id: "call-words",
-        status: CallStatus::Answered,
-        start_time: end - 95,
-        end_time: end,
-        duration_s: 80,
-        user: None,
-        lead_id: None,
-        resource_url: None,
-        caller_source: None,
-        tag: None,
-    };
+    let log = missed_call("call-words");
     let dir = std::env::temp_dir().join(format!("lsq-messages-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -164,27 +164,7 @@ mod with_test_hooks {
         }));
         let client =
             lsq::Client::new(emu.url(), DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, options).unwrap();
-        let end = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-            - 5;
-        let log = lsq::CallLog {
-            source_number: "+91-8611795988",
-            destination_number: "1001",
-            display_number: "+91-8611795989",
-            direction: lsq::Direction::Inbound,
-            call_session_id: "feeder-panic",
-            status: lsq::CallStatus::Missed,
-            start_time: end - 20,
-            end_time: end,
-            duration_s: 0,
-            user: None,
-            lead_id: None,
-            resource_url: None,
-            caller_source: None,
-            tag: None,
-        };
+        let log = missed_call("feeder-panic");
         let first = client.log_call(&log);
         assert_eq!(first.http_status, 503, "{:?}", first.outcome);
         // Only the feeder sends it again.

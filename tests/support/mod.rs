@@ -31,6 +31,33 @@ pub fn documented_popup(call_session_id: &str) -> lsq::Popup<'_> {
     }
 }
 
+/// A missed inbound call that ended 5 s ago after 20 s of ringing, from
+/// the sample lead's number to extension 1001, with no agent: a valid call
+/// log for the Rust API (override fields with `..missed_call(id)`).
+pub fn missed_call(call_session_id: &str) -> lsq::CallLog<'_> {
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 5;
+    lsq::CallLog {
+        source_number: "+91-8611795988",
+        destination_number: "1001",
+        display_number: "+91-8611795989",
+        direction: lsq::Direction::Inbound,
+        call_session_id,
+        status: lsq::CallStatus::Missed,
+        start_time: end - 20,
+        end_time: end,
+        duration_s: 0,
+        user: None,
+        lead_id: None,
+        resource_url: None,
+        caller_source: None,
+        tag: None,
+    }
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
